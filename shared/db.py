@@ -92,3 +92,23 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(request_session)]
+
+
+async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
+    """Create the database named in `database_url` if missing (drop it first if `recreate`)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = url.database
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin)
+    try:
+        if recreate:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Identifiers cannot be bound as parameters; service names are our own constants.
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.auth import JwksCache
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.errors import ServiceUnavailable, install_error_handlers, problem_responses
@@ -79,6 +80,9 @@ class Runtime:
         self.engine = create_engine(self.database_url)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
+        )
+        self.state.setdefault(
+            "jwks", JwksCache(self.platform.identity_url.rstrip("/") + "/.well-known/jwks.json")
         )
         if self.owns_transport:
             await self.transport.start()
@@ -173,6 +177,7 @@ def create_service_app(
     clock: Clock | None = None,
     migrate: bool = True,
     relay: bool = True,
+    jwks: JwksCache | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app; its lifespan starts and stops the runtime.
 
@@ -192,6 +197,8 @@ def create_service_app(
         transport=transport or build_transport(platform),
         owns_transport=transport is None,
     )
+    if jwks is not None:
+        runtime.state["jwks"] = jwks
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):

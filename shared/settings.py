@@ -36,6 +36,8 @@ class PlatformSettings(BaseSettings):
     # Consumer retries: delays in seconds before each new attempt; then dead-letter.
     retry_delays: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
     consumer_prefetch: int = 20
+    # Base URL of the identity service's API; its JWKS is at `<url>/.well-known/jwks.json`.
+    identity_url: str = "http://127.0.0.1:8080/api/identity"
 
 
 class ServiceSettings(BaseSettings):
