@@ -232,3 +232,16 @@ async def current_principal(request: Request) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def require_internal_caller(request: Request) -> None:
+    """Accept only service-to-service calls that carry the platform's internal token."""
+    import hmac
+
+    expected = request.app.state.runtime.platform.internal_token
+    given = request.headers.get("x-wharf-internal-token", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise NotFound(f"{request.url.path} not found")
+
+
+InternalCaller = Depends(require_internal_caller)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEVELOPMENT_INTERNAL_TOKEN = "development-internal-token"
 
 
 class Environment(StrEnum):
@@ -38,6 +39,16 @@ class PlatformSettings(BaseSettings):
     consumer_prefetch: int = 20
     # Base URL of the identity service's API; its JWKS is at `<url>/.well-known/jwks.json`.
     identity_url: str = "http://127.0.0.1:8080/api/identity"
+    # Shared secret on service-to-service calls to `/internal/...` routes, which the
+    # gateway never forwards. Refused in production while it is the development value.
+    internal_token: str = DEVELOPMENT_INTERNAL_TOKEN
+
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> "PlatformSettings":
+        if self.environment == Environment.PRODUCTION and self.internal_token == DEVELOPMENT_INTERNAL_TOKEN:
+            raise ValueError("WHARF_INTERNAL_TOKEN must be set to a secret value in production")
+        return self
 
 
 class ServiceSettings(BaseSettings):

@@ -106,6 +106,21 @@ class ProductSubmitted(EventData):
     product_type: Literal["image", "plugin"]
     tiers: list[TierSource] = Field(min_length=1)
     manifest: dict
+    # Whether the publisher profile had every required item at submission.
+    profile_complete: bool = False
+
+
+AccessPolicy = Literal["everyone", "logged_in", "purchasers"]
+
+
+class PublishedTier(BaseModel):
+    tier_id: uuid.UUID
+    name: str
+    price_amount: Money
+    currency: Currency
+    billing_period: Literal["free", "one_time", "monthly", "yearly"]
+    access_policy: AccessPolicy
+    licence_required: bool = False
 
 
 class ProductPublished(EventData):
@@ -113,9 +128,15 @@ class ProductPublished(EventData):
     version_id: uuid.UUID
     version: str
     organisation_id: uuid.UUID
+    namespace: str = ""
     slug: str
     name: str
     category: str
+    product_type: Literal["image", "plugin"] = "image"
+    store_repository: str = ""  # store/<org>/<product>
+    licence_url: str | None = None
+    licence_version: str | None = None
+    tiers: list[PublishedTier] = Field(default_factory=list)
 
 
 class VersionPublished(ProductPublished):
@@ -179,13 +200,24 @@ class VulnerabilityChanged(EventData):
 # Moderation.
 
 
+class ReviewedImage(BaseModel):
+    tier_id: uuid.UUID
+    source: str  # staging/<org>/<repo>:<tag>
+    digest: str  # the digest that was scanned and reviewed
+
+
 class ReviewDecided(EventData):
     case_id: uuid.UUID
     product_id: uuid.UUID
     version_id: uuid.UUID
+    version: str = ""
     organisation_id: uuid.UUID
+    namespace: str = ""
+    slug: str = ""
     reviewer_id: uuid.UUID | None = None
     reason: str | None = None
+    # On approval: what licensing promotes into the store namespace.
+    images: list[ReviewedImage] = Field(default_factory=list)
 
 
 class SlaEvent(EventData):
@@ -359,6 +391,11 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "billing.payout_statement.issued": (1, PayoutStatementIssued),
     "audit.report.generated": (1, ReportGenerated),
 }
+
+
+def register_event_type(event_type: str, version: int, model: type[EventData]) -> None:
+    """Add an event type to the registry (used by tests for their own sample events)."""
+    EVENT_SCHEMAS[event_type] = (version, model)
 
 
 class UnknownEventType(LookupError):

@@ -42,6 +42,6 @@ async def running_service(
     options.setdefault("platform", test_platform())
     app = create_app(database_url=url, **options)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield RunningService(app=app, client=client)
