@@ -46,6 +46,9 @@ class PasswordResetRequested(EventData):
     email: str
     link: str
     expires_at: AwareDatetime
+    # "sign_up_attempt": someone tried to sign up with this address, which already has
+    # an account; the message should say so rather than "you asked for a reset".
+    reason: Literal["requested", "sign_up_attempt"] = "requested"
 
 
 class OrganisationCreated(EventData):
@@ -70,6 +73,7 @@ class InvitationCreated(EventData):
     role: Literal["owner", "editor", "viewer"]
     link: str
     expires_at: AwareDatetime
+    invitation_id: uuid.UUID | None = None
 
 
 class TokenRevoked(EventData):
