@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import uuid
 from datetime import datetime, timedelta
@@ -12,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import links, names
-from services.identity.hashing import hash_password, verify_password
 from services.identity.models import User
-from services.identity.runtime import now_of, settings_of
+from services.identity.runtime import now_of, passwords_of, settings_of
 from services.identity.sessions import revoke_all_sessions
 from services.identity.users import user_by_email, user_by_id
 from shared.errors import Conflict, Forbidden, InvalidValue
@@ -57,7 +55,7 @@ async def create_user(
         username=username,
         email=email,
         display_name=display_name.strip(),
-        password_hash=await asyncio.to_thread(hash_password, password),
+        password_hash=await passwords_of(session).hash(password),
         email_verified_at=now if verified else None,
         created_at=now,
         password_changed_at=now,
@@ -180,7 +178,7 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
 
 async def change_password(session: AsyncSession, user_id: uuid.UUID, current: str, new: str) -> None:
     user = await user_by_id(session, user_id)
-    if not await asyncio.to_thread(verify_password, user.password_hash, current):
+    if not await passwords_of(session).verify(user.password_hash, current):
         raise Forbidden("The current password is wrong", field="current_password")
     await _set_password(session, user, new, now_of(session))
     log.info("user.password.changed", user_id=str(user.id))
@@ -188,7 +186,7 @@ async def change_password(session: AsyncSession, user_id: uuid.UUID, current: st
 
 async def _set_password(session: AsyncSession, user: User, password: str, now: datetime) -> None:
     names.check_password(password, username=user.username, email=user.email)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
+    user.password_hash = await passwords_of(session).hash(password)
     user.password_changed_at = now
     await revoke_all_sessions(session, user.id, now)
 
@@ -216,7 +214,7 @@ async def update_profile(
 async def _request_email_change(session: AsyncSession, user: User, email: str, current_password: str | None) -> None:
     if current_password is None:
         raise InvalidValue("Changing the email address needs current_password", field="current_password")
-    if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+    if not await passwords_of(session).verify(user.password_hash, current_password):
         raise Forbidden("The current password is wrong", field="current_password")
 
     # The address stays pending until its owner follows the link. An address that

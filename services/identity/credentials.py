@@ -6,7 +6,6 @@ as the sign-in endpoint, so a registry client cannot be used to guess passwords 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import structlog
@@ -14,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import lockout, personal_tokens
 from services.identity.access_tokens import memberships_of, staff_roles_of
-from services.identity.hashing import verify_password
-from services.identity.runtime import now_of, runtime_of, settings_of
+from services.identity.runtime import now_of, passwords_of, runtime_of, settings_of
 from services.identity.users import user_by_login
 from shared.errors import Unauthorized
 
@@ -47,7 +45,7 @@ async def check(session: AsyncSession, *, username: str, secret: str, client_add
         token = await personal_tokens.find_usable(session, secret, owner_id, now)
         accepted = token is not None
     else:
-        accepted = await asyncio.to_thread(verify_password, user.password_hash if user else None, secret)
+        accepted = await passwords_of(session).verify(user.password_hash if user else None, secret)
 
     if not accepted:
         await lockout.record_failure(runtime.sessionmaker, settings, keys, now)

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-# argon2-cffi's defaults follow RFC 9106's second recommended profile (argon2id,
-# 64 MiB, 3 passes).
-_hasher = PasswordHasher()
 
-# Hash of a random password, verified when a login names no known account so that
-# both cases take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+class PasswordHashing:
+    """argon2id with the configured cost; hashing runs in a thread, off the event loop."""
 
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        # Hash of a random password, verified when a login names no known account so
+        # that both cases take the same time.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
 
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Check `password` against `password_hash`; with no hash, spend the same time and fail."""
+        return await asyncio.to_thread(self._verify, password_hash, password)
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check `password` against `password_hash`; with no hash, spend the same time and fail."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    def _verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            matches = self._hasher.verify(password_hash or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return matches and password_hash is not None
 
-
-def password_needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than the configured ones."""
+        return self._hasher.check_needs_rehash(password_hash)
 
 
 def new_secret(prefix: str = "") -> str:

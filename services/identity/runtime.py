@@ -11,6 +11,7 @@ from services.identity.settings import IdentitySettings
 
 if TYPE_CHECKING:
     from services.identity.access_tokens import AccessTokenSigner
+    from services.identity.hashing import PasswordHashing
     from shared.service import Runtime
 
 
@@ -28,3 +29,7 @@ def now_of(session: AsyncSession) -> datetime:
 
 def signer_of(session: AsyncSession) -> AccessTokenSigner:
     return runtime_of(session).state["signer"]
+
+
+def passwords_of(session: AsyncSession) -> PasswordHashing:
+    return runtime_of(session).state["passwords"]

@@ -7,7 +7,6 @@ family is revoked and both holders must sign in again.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,15 +16,9 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import lockout
-from services.identity.hashing import (
-    digest,
-    hash_password,
-    new_secret,
-    password_needs_rehash,
-    verify_password,
-)
+from services.identity.hashing import digest, new_secret
 from services.identity.models import RefreshToken, User
-from services.identity.runtime import now_of, runtime_of, settings_of, signer_of
+from services.identity.runtime import now_of, passwords_of, runtime_of, settings_of, signer_of
 from services.identity.users import user_by_login
 from shared.errors import Forbidden, Unauthorized
 from shared.events import emit
@@ -62,7 +55,8 @@ async def login(session: AsyncSession, *, login_name: str, password: str, addres
 
     # Unknown accounts still pay for one hash verification, so timing tells nothing.
     password_hash = user.password_hash if user else None
-    if not await asyncio.to_thread(verify_password, password_hash, password):
+    passwords = passwords_of(session)
+    if not await passwords.verify(password_hash, password):
         await lockout.record_failure(runtime.sessionmaker, settings, keys, now)
         log.info("login.failed", user_id=str(user.id) if user else None, client_address=address)
         raise Unauthorized("The username or password is wrong")
@@ -74,8 +68,8 @@ async def login(session: AsyncSession, *, login_name: str, password: str, addres
         )
 
     await lockout.record_success(session, keys[0], now)
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await passwords.hash(password)
 
     issued = await start_session(session, user, now)
     log.info("login.succeeded", user_id=str(user.id))

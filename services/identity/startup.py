@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from services.identity import accounts, staff
 from services.identity.access_tokens import AccessTokenSigner
+from services.identity.hashing import PasswordHashing
 from services.identity.models import User
 from services.identity.settings import IdentitySettings
 from services.identity.signing_keys import DatabaseJwksCache, ensure_active_key
@@ -31,6 +32,11 @@ async def prepare(runtime: Runtime) -> None:
         key = await ensure_active_key(session, settings, runtime.clock.now())
     log.info("signing_key.ready", kid=key.kid)
 
+    runtime.state["passwords"] = PasswordHashing(
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
     runtime.state["signer"] = AccessTokenSigner(settings)
     jwks = DatabaseJwksCache(runtime.sessionmaker, settings, runtime.clock)
     await jwks.reload()

@@ -27,6 +27,10 @@ def identity_settings(**overrides) -> IdentitySettings:
         "bootstrap_admin_email": ADMIN["email"],
         "bootstrap_admin_password": ADMIN["password"],
         "client_address_header": "X-Forwarded-For",
+        # The cheapest argon2id parameters keep the suite fast; production uses the defaults.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
+        "password_hash_parallelism": 1,
     }
     values.update(overrides)
     return IdentitySettings(**values)
