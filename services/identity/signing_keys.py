@@ -121,7 +121,8 @@ async def jwks_document(session: AsyncSession, settings: IdentitySettings, now: 
     stmt = (
         select(SigningKey.public_jwk)
         .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now - retention(settings)))
-        .order_by(SigningKey.created_at.desc())
+        # The signing key first, then retired keys from the most recent.
+        .order_by(SigningKey.retired_at.desc().nulls_first(), SigningKey.created_at.desc())
     )
     keys = (await session.execute(stmt)).scalars().all()
     return {"keys": list(keys)}
