@@ -32,9 +32,9 @@ async def create_user(
 ) -> User | None:
     """Create an account and request its email verification.
 
-    Returns None, and creates nothing, when the email address already has an account:
-    the caller answers as if it had worked, so sign-up never reveals which addresses
-    are registered. The owner of that address gets a password-reset link instead.
+    Returns None, and creates nothing, when the email address already has an account.
+    The route then returns the same response as for a new account, so sign-up does not
+    reveal which addresses are registered. The owner of that address gets a password-reset link instead.
     """
     username = names.check_username(username)
     email = names.normalise_email(email)
@@ -218,8 +218,8 @@ async def _request_email_change(session: AsyncSession, user: User, email: str, c
         raise Forbidden("The current password is wrong", field="current_password")
 
     # The address stays pending until its owner follows the link. An address that
-    # belongs to another account gets no link, and the caller is told the same as
-    # for a free one, so this does not reveal registered addresses.
+    # belongs to another account gets no link, but the response is the same as for a
+    # free one, so this does not reveal registered addresses.
     user.pending_email = email
     if await user_by_email(session, email) is None:
         await request_verification(session, user, email)

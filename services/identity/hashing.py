@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class PasswordHashing:
-    """argon2id with the configured cost; hashing runs in a thread, off the event loop."""
+    """argon2id hashing with the configured cost, run in a thread off the event loop."""
 
     def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
@@ -34,7 +34,7 @@ class PasswordHashing:
         return matches and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
-        """Whether the hash was made with other parameters than the configured ones."""
+        """Return whether the hash was made with other parameters than the configured ones."""
         return self._hasher.check_needs_rehash(password_hash)
 
 

@@ -1,8 +1,8 @@
 """Login sessions: password sign-in, rotating refresh tokens with reuse detection, logout.
 
-Each sign-in starts a family of refresh tokens. Refreshing uses up the presented token and
-hands out its successor; presenting a used token again means it was copied, so the whole
-family is revoked and both holders must sign in again.
+Each sign-in starts a family of refresh tokens. A refresh uses up the presented token and
+returns its successor. A used token presented again means that it was copied, so the
+whole family is revoked and both holders must sign in again.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ async def login(session: AsyncSession, *, login_name: str, password: str, addres
     if until is not None:
         raise lockout.lockout_error(until, now)
 
-    # Unknown accounts still pay for one hash verification, so timing tells nothing.
+    # Unknown accounts still cost one hash verification, so response times do not reveal
+    # whether an account exists.
     password_hash = user.password_hash if user else None
     passwords = passwords_of(session)
     if not await passwords.verify(password_hash, password):

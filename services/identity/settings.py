@@ -30,9 +30,9 @@ class IdentitySettings(ServiceSettings):
     # Base of the links sent by email; the gateway serves identity at /api/identity.
     public_base_url: str = "http://127.0.0.1:8080"
 
-    # argon2id cost. The defaults are the second recommended option of RFC 9106
-    # (3 passes, 64 MiB, 4 lanes); raise them on fast hardware, never lower them in
-    # production. Stored hashes with other parameters are upgraded at the next login.
+    # argon2id cost. The defaults are the second recommended option of RFC 9106:
+    # 3 passes, 64 MiB and 4 lanes. Raise them on fast hardware, but do not lower them
+    # in production. Stored hashes with other parameters are upgraded at the next login.
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1)

@@ -1,7 +1,7 @@
 """ES256 signing keys: stored encrypted in the database, published as JWKS, rotated by admins.
 
-One key signs at a time. Rotation retires it; a retired key stays in the JWKS until every
-access token it signed has expired, so rotating logs nobody out.
+One key signs at a time. Rotation retires it, and a retired key stays in the JWKS until
+every access token it signed has expired, so rotation keeps every session valid.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ async def rotate(session: AsyncSession, settings: IdentitySettings, now: datetim
 
 
 def retention(settings: IdentitySettings) -> timedelta:
-    """How long a retired key stays published: one access-token lifetime plus a margin."""
+    """Return how long a retired key stays published: one access-token lifetime plus a margin."""
     return timedelta(seconds=settings.access_token_ttl + settings.key_retention_margin)
 
 
@@ -129,10 +129,10 @@ async def jwks_document(session: AsyncSession, settings: IdentitySettings, now: 
 
 
 class DatabaseJwksCache(JwksCache):
-    """The JWKS cache of identity itself, filled from its own database instead of over HTTP.
+    """JWKS cache of the identity service itself, filled from its database instead of over HTTP.
 
-    Identity verifies the access tokens it issued with the same shared dependency as every
-    other service; reading its own table avoids a call through the gateway to itself.
+    Identity verifies its own access tokens with the shared dependency that every service
+    uses. Reading its own table avoids a call through the gateway back to itself.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ log = structlog.get_logger()
 
 
 async def grant(session: AsyncSession, user_id: uuid.UUID, role: str, *, actor_id: uuid.UUID | None) -> User:
-    """Give `role` to the user; granting a role the user holds changes nothing."""
+    """Grant `role` to the user. Granting a role the user already has changes nothing."""
     user = await user_by_id(session, user_id)
     if await session.get(StaffRole, (user_id, role)) is not None:
         return user

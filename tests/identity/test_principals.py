@@ -1,7 +1,7 @@
 """Every identity endpoint rejects the wrong principal.
 
-The matrix lists each route with the status expected for each wrong caller; the test
-fails when a route exists that the matrix does not list, so new routes must be added.
+The matrix lists each route with the status expected for each wrong caller. A route
+missing from the matrix fails the test, so every new route must be added to it.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ PUBLIC = {
     ("POST", "/sessions/logout"),
 }
 
-# (method, path, body, {caller: expected status}). Callers: "anonymous" (no token),
-# "forged" (a token claiming to be the owner and an admin, signed by an unknown key),
-# "stranger" (a signed-in user outside the organisation, without staff roles),
-# "viewer" (a member with the lowest role), "user" (any signed-in user, for internal routes).
+# Rows are (method, path, body, {caller: expected status}). The callers are:
+# - "anonymous": no token.
+# - "forged": a token that claims the owner and admin, signed by an unknown key.
+# - "stranger": a signed-in user outside the organisation, without staff roles.
+# - "viewer": a member with the lowest role.
+# - "user": any signed-in user, calling an internal route without the internal token.
 MATRIX = [
     ("GET", "/users/me", None, {"anonymous": 401, "forged": 401}),
     ("PATCH", "/users/me", {"display_name": "X"}, {"anonymous": 401, "forged": 401}),

@@ -62,8 +62,8 @@ async def sign_up(body: SignUp, session: SessionDep) -> UserOut:
     if user is not None:
         return user_out(user)
 
-    # The address already has an account. Answer exactly as for a new one, so that
-    # sign-up does not reveal registered addresses; no account was created.
+    # The address already has an account, and no account was created. The response is
+    # the same as for a new account, so sign-up does not reveal registered addresses.
     return UserOut(
         id=uuid.uuid4(),
         username=body.username,

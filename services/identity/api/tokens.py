@@ -29,8 +29,8 @@ def token_out(token: PersonalAccessToken) -> TokenOut:
     )
 
 
-# NOTE: this write takes no Idempotency-Key, because a replayed response would have to
-# store the secret, which is kept only as a hash; a retry creates a second token.
+# NOTE: this write takes no Idempotency-Key, because replaying the response would mean
+# storing the secret, which is kept only as a hash. A retry creates a second token.
 @router.post(
     "/tokens",
     status_code=201,
