@@ -1,8 +1,4 @@
-"""Tables of the vulnerability database, feed imports, findings and staff decisions.
-
-The tables sit on their own `MetaData` so the library runs without the service around it;
-the scanning service adds them to its schema history through its migrations.
-"""
+"""Tables of the vulnerability database, feed imports, findings and staff decisions."""
 
 from __future__ import annotations
 
@@ -17,27 +13,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from services.scanning.models import Base
 
 
-class VulnBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class FeedImport(VulnBase):
+class FeedImport(Base):
     """One import of one feed, with what it added, changed and withdrew."""
 
     __tablename__ = "vuln_feed_imports"
@@ -58,7 +43,7 @@ class FeedImport(VulnBase):
     changed_packages: Mapped[list] = mapped_column(JSONB, default=list)
 
 
-class AdvisoryRecord(VulnBase):
+class AdvisoryRecord(Base):
     """One OSV record as last imported."""
 
     __tablename__ = "vuln_records"
@@ -85,7 +70,7 @@ class AdvisoryRecord(VulnBase):
     last_import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vuln_feed_imports.id"))
 
 
-class AffectedEntry(VulnBase):
+class AffectedEntry(Base):
     """One `affected` entry of a record, indexed by ecosystem and package for matching."""
 
     __tablename__ = "vuln_affected"
@@ -102,7 +87,7 @@ class AffectedEntry(VulnBase):
     severity: Mapped[list] = mapped_column(JSONB, default=list)
 
 
-class AssessedImage(VulnBase):
+class AssessedImage(Base):
     """An image whose inventory is kept for continuous assessment."""
 
     __tablename__ = "vuln_assessed_images"
@@ -115,7 +100,7 @@ class AssessedImage(VulnBase):
     assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class AssessedPackage(VulnBase):
+class AssessedPackage(Base):
     """One installed package of an assessed image, under the name advisories use."""
 
     __tablename__ = "vuln_assessed_packages"
@@ -136,7 +121,7 @@ class AssessedPackage(VulnBase):
     path: Mapped[str] = mapped_column(Text, default="")
 
 
-class Finding(VulnBase):
+class Finding(Base):
     """A vulnerability found in one package of one image, open or resolved."""
 
     __tablename__ = "vuln_findings"
@@ -170,7 +155,7 @@ class Finding(VulnBase):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class FindingClassification(VulnBase):
+class FindingClassification(Base):
     """A staff decision on the class of a finding; the latest one applies."""
 
     __tablename__ = "vuln_finding_classifications"
@@ -185,7 +170,7 @@ class FindingClassification(VulnBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class FindingWaiver(VulnBase):
+class FindingWaiver(Base):
     """A staff waiver of a finding, optionally until an expiry time."""
 
     __tablename__ = "vuln_finding_waivers"
