@@ -23,6 +23,9 @@ from packaging.utils import canonicalize_name
 log = structlog.get_logger(__name__)
 
 FEED_DIR_VARIABLE = "WHARF_SCANNING_OSV_FEED_DIR"
+FEED_URL_VARIABLE = "WHARF_SCANNING_OSV_FEED_URL"
+ECOSYSTEMS_VARIABLE = "WHARF_SCANNING_OSV_ECOSYSTEMS"
+DEFAULT_ECOSYSTEMS = ("PyPI", "Go", "npm", "Maven", "Debian", "Ubuntu", "Alpine")
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 
@@ -321,6 +324,21 @@ def discover_feeds(location: str | Path) -> list[Feed]:
 def feed_from_bucket(base_url: str, ecosystem: str) -> Feed:
     """Name the export of one ecosystem under an osv.dev-style bucket URL."""
     return Feed(name=ecosystem, location=f"{base_url.rstrip('/')}/{ecosystem}/all.zip")
+
+
+def configured_feeds() -> list[Feed]:
+    """List the feeds the service imports.
+
+    With `WHARF_SCANNING_OSV_FEED_URL` set, these are the `<ECOSYSTEM>/all.zip` exports
+    under that URL for each ecosystem in `WHARF_SCANNING_OSV_ECOSYSTEMS` (comma-separated,
+    by default PyPI, Go, npm, Maven, Debian, Ubuntu and Alpine). Otherwise they are the
+    feeds in the folder that `default_feed_dir` names.
+    """
+    base_url = os.environ.get(FEED_URL_VARIABLE)
+    if base_url:
+        names = os.environ.get(ECOSYSTEMS_VARIABLE, ",".join(DEFAULT_ECOSYSTEMS))
+        return [feed_from_bucket(base_url, name.strip()) for name in names.split(",") if name.strip()]
+    return discover_feeds(default_feed_dir())
 
 
 def _name_from_url(url: str) -> str:
