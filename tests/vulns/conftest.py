@@ -1,6 +1,6 @@
 """Fixtures for the vulnerability tests: a migrated database and the real OSV feeds.
 
-The feeds are imported once per session and committed; every test then runs inside a
+The feeds are imported once per session and committed. Every test then runs inside a
 transaction that is rolled back, so tests may change the database freely.
 """
 
@@ -29,7 +29,7 @@ def feed_dir() -> Path:
     if missing:
         pytest.fail(
             f"OSV feeds {', '.join(missing)} not found in {directory}: set {FEED_DIR_VARIABLE} "
-            "to the folder that holds PyPI.zip, Go.zip and GHSA-subset.zip"
+            "to the folder that contains PyPI.zip, Go.zip and GHSA-subset.zip"
         )
     return directory
 
@@ -72,5 +72,5 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def db(session: AsyncSession, real_feeds: dict[str, ImportReport]) -> AsyncSession:
-    """A rolled-back session over a database that holds the real feeds."""
+    """A rolled-back session over a database that contains the real feeds."""
     return session

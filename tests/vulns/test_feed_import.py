@@ -28,7 +28,7 @@ def test_real_feeds_counted(real_feeds):
     pypi = real_feeds["PyPI"]
     go = real_feeds["Go"]
 
-    # The PyPI export holds 2,661 records, 10 of them withdrawn; Go holds 4,291, 17 withdrawn.
+    # The PyPI export contains 2,661 records (10 withdrawn) and the Go export 4,291 (17 withdrawn).
     assert (pypi.added, pypi.withdrawn, pypi.skipped) == (2651, 10, 0)
     assert (go.added, go.withdrawn, go.skipped) == (4274, 17, 0)
     assert real_feeds["GHSA-subset"].added == 22
@@ -99,12 +99,12 @@ async def test_changed_record_counted(session, tmp_path):
 
 async def test_record_missing_from_feed_withdrawn(session, tmp_path):
     await empty_database(session)
-    kept = osv_record("TEST-1", "PyPI", "demo", [{"introduced": "0"}])
+    remaining = osv_record("TEST-1", "PyPI", "demo", [{"introduced": "0"}])
     dropped = osv_record("TEST-2", "PyPI", "other", [{"introduced": "0"}])
-    folder = write_feed(tmp_path / "feed", [kept, dropped])
+    folder = write_feed(tmp_path / "feed", [remaining, dropped])
     await import_feed(session, Feed("test", str(folder)))
 
-    write_feed(folder, [kept])
+    write_feed(folder, [remaining])
     report = await import_feed(session, Feed("test", str(folder)))
 
     assert report.withdrawn == 1
@@ -115,7 +115,7 @@ async def test_record_missing_from_feed_withdrawn(session, tmp_path):
 
 
 async def test_alias_group_spans_records(db):
-    # PYSEC-2019-217 aliases GHSA-462w-v97r-4m45, which the GitHub feed holds.
+    # PYSEC-2019-217 aliases GHSA-462w-v97r-4m45, which the GitHub feed contains.
     pysec = await db.get(AdvisoryRecord, "PYSEC-2019-217")
     ghsa = await db.get(AdvisoryRecord, "GHSA-462w-v97r-4m45")
 

@@ -235,7 +235,7 @@ async def test_pep440_prerelease_in_range(session, tmp_path):
     components = [wheel("demo.package", v) for v in ("1.9", "2.0.0a1", "2.0.0rc2", "2.0.0")]
     matches = await match_inventory(session, components, None)
 
-    # The record says "Demo_Package"; both names normalise to "demo-package".
+    # The record spells the name "Demo_Package"; both spellings normalise to "demo-package".
     assert {match.package.version for match in matches} == {"2.0.0a1", "2.0.0rc2"}
 
 

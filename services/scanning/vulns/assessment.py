@@ -28,7 +28,7 @@ _KEY_CHUNK = 2000
 
 @dataclass(frozen=True, slots=True)
 class ImageInventory:
-    """What the matcher needs to know about one image."""
+    """An image as the matcher reads it: ids, reference, release and components."""
 
     image_id: uuid.UUID
     organization_id: uuid.UUID
@@ -120,7 +120,7 @@ async def reassess_packages(
 
     images = await _images(session, packages_by_image.keys())
     open_findings = await _open_findings(session, list(packages_by_image), scope=keys)
-    # Open findings of a package no image holds any more still need resolving.
+    # Open findings of a package that no image contains any more still need resolving.
     for image_id in open_findings:
         packages_by_image.setdefault(image_id, [])
     images.update(await _images(session, set(open_findings) - set(images)))

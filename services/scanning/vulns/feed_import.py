@@ -1,6 +1,6 @@
 """Importing an OSV feed into the vulnerability database, one versioned import at a time.
 
-Each import compares every record with what the database holds, by a hash of its
+Each import compares every record with what the database stores, by a hash of its
 canonical JSON, and writes only what differs. The import row counts what was added,
 changed and withdrawn, and lists the (ecosystem, package) pairs whose advisories moved,
 which is all that continuous assessment needs to re-match.
@@ -166,7 +166,7 @@ async def import_feed(
 
     With `full_export`, a record of this feed that the feed no longer contains counts as
     withdrawn, as osv.dev's exports drop deleted advisories. Pass False for a folder that
-    holds only some records.
+    contains only some records.
     """
     started = now or datetime.now(UTC)
     log.info("osv_import_started", feed=feed.name, location=feed.location)

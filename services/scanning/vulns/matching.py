@@ -1,10 +1,10 @@
 """Matching installed components against the vulnerability database.
 
-A component is looked up under the name and version its advisories use: the PEP 503 name
-for PyPI, the module path for Go, and for distribution packages the source package and
-source version within the image's own release (`Debian:12`, `Alpine:v3.20`). Every record
-whose ranges contain the installed version matches, and the matches of one alias group
-make one finding.
+A component is looked up under the name and version its advisories use. That is the
+PEP 503 name for PyPI and the module path for Go. For distribution packages it is the
+source package and source version, within the image's own release (`Debian:12`,
+`Alpine:v3.20`). Every record whose ranges contain the installed version matches, and
+the matches of one alias group make one finding.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class GroupInfo:
-    """What a whole alias group contributes to a finding."""
+    """The contribution of a whole alias group to a finding: its ids, best score and references."""
 
     key: str
     ids: frozenset[str]  # every record id and alias in the group

@@ -1,7 +1,7 @@
 """OSV advisories: reading feeds from a folder, a zip archive or a URL, and parsing records.
 
 A feed is laid out as osv.dev publishes its exports: one JSON record per advisory, named
-`<id>.json`, either loose in a folder or inside a zip archive. A folder of feeds holds
+`<id>.json`, either loose in a folder or inside a zip archive. A folder of feeds contains
 either `<ECOSYSTEM>/all.zip` (osv.dev's layout) or `<NAME>.zip` files.
 """
 
@@ -35,7 +35,7 @@ class MalformedRecord(ValueError):
 
 
 class FeedNotFound(LookupError):
-    """A feed location that holds no readable OSV records."""
+    """A feed location that contains no readable OSV records."""
 
 
 def default_feed_dir() -> Path:
@@ -296,7 +296,7 @@ def discover_feeds(location: str | Path) -> list[Feed]:
 
     A URL ending in `.zip` is one feed. Any other URL is the root of an osv.dev-style
     bucket and yields nothing here: name its ecosystems with `feed_from_bucket`. A folder
-    holds `<ECOSYSTEM>/all.zip` feeds, `<NAME>.zip` feeds, or loose `.json` records that
+    contains `<ECOSYSTEM>/all.zip` feeds, `<NAME>.zip` feeds, or loose `.json` records that
     make one feed named after the folder.
     """
     text = str(location)

@@ -147,8 +147,8 @@ async def list_feed_imports(
     columns = [FeedImport.started_at, FeedImport.id]
     statement = paginate(select(FeedImport), columns=columns, cursor=cursor, limit=size)
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.started_at, row.id))
-    return Page(items=[FeedImportRead.model_validate(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.started_at, row.id))
+    return Page(items=[FeedImportRead.model_validate(row) for row in page_rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -176,10 +176,10 @@ async def list_image_findings(
     columns = [Finding.detected_at, Finding.id]
     statement = paginate(statement, columns=columns, cursor=cursor, limit=size)
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.detected_at, row.id))
+    page_rows, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.detected_at, row.id))
 
-    waived = await classification.waivers_in_force(session, [row.id for row in kept], _now(request))
-    items = [_finding_read(row, row.id in waived) for row in kept]
+    waived = await classification.waivers_in_force(session, [row.id for row in page_rows], _now(request))
+    items = [_finding_read(row, row.id in waived) for row in page_rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
