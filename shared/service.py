@@ -168,7 +168,11 @@ class Runtime:
 def build_transport(platform: PlatformSettings) -> Transport:
     if platform.amqp_url:
         return RabbitMQTransport(
-            platform.amqp_url, retry_delays=platform.retry_delays, prefetch=platform.consumer_prefetch
+            platform.amqp_url,
+            retry_delays=platform.retry_delays,
+            prefetch=platform.consumer_prefetch,
+            exchange=platform.amqp_exchange,
+            queue_prefix=platform.amqp_queue_prefix,
         )
     return InMemoryTransport(retry_delays=platform.retry_delays)
 
@@ -182,7 +186,7 @@ def database_url_for(service: str, settings: ServiceSettings, platform: Platform
             f"No database configured for {service}: set WHARF_{service.upper()}_DATABASE_URL "
             "or WHARF_DATABASE_SERVER_URL, or start it with `make run`, which embeds PostgreSQL"
         )
-    return with_database(platform.database_server_url, f"wharf_{service}")
+    return with_database(platform.database_server_url, f"{platform.database_prefix}_{service}")
 
 
 def with_database(server_url: str, database: str) -> str:

@@ -81,7 +81,9 @@ async def dead_letters(action: str, service: str, message_id: str | None, platfo
     if not platform.amqp_url:
         print("Dead letters live in RabbitMQ: set WHARF_AMQP_URL (the in-memory bus keeps them in the running process only).", file=sys.stderr)
         return 2
-    transport = RabbitMQTransport(platform.amqp_url)
+    transport = RabbitMQTransport(
+        platform.amqp_url, exchange=platform.amqp_exchange, queue_prefix=platform.amqp_queue_prefix
+    )
     await transport.start()
     try:
         if action == "list":

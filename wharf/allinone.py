@@ -32,7 +32,8 @@ async def all_in_one(platform: PlatformSettings, *, clock: Clock | None = None, 
     clock = clock or SystemClock()
     async with contextlib.AsyncExitStack() as stack:
         if not platform.database_server_url:
-            server_url, _server = await start_embedded_postgres(Path(platform.data_dir) / "postgres")
+            server_url, server = await start_embedded_postgres(Path(platform.data_dir) / "postgres")
+            stack.callback(server.cleanup)  # stops the server unless another process holds it
             platform = platform.model_copy(update={"database_server_url": server_url})
 
         transport = build_transport(platform)

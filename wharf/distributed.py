@@ -17,7 +17,7 @@ from services.gateway.settings import GatewaySettings
 from shared.db import ensure_database
 from shared.service import database_url_for
 from shared.settings import DEFAULT_AMQP_URL, PlatformSettings
-from wharf.services import DISTRIBUTED_PORTS, service_module
+from wharf.services import distributed_ports, service_module
 
 DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -41,22 +41,22 @@ def serve_gateway() -> None:
     uvicorn.run(create_gateway(settings), host=settings.host, port=settings.port, log_config=None)
 
 
-def child_environment() -> dict[str, str]:
+def child_environment(ports: dict[str, int]) -> dict[str, str]:
     environment = dict(os.environ)
     environment.setdefault("WHARF_DATABASE_SERVER_URL", DEFAULT_SERVER_URL)
     environment.setdefault("WHARF_AMQP_URL", DEFAULT_AMQP_URL)
     environment.setdefault(
         "WHARF_GATEWAY_UPSTREAMS",
-        json.dumps({name: f"http://127.0.0.1:{port}" for name, port in DISTRIBUTED_PORTS.items()}),
+        json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}),
     )
     return environment
 
 
-def start_children(environment: dict[str, str]) -> dict[str, subprocess.Popen]:
+def start_children(environment: dict[str, str], ports: dict[str, int]) -> dict[str, subprocess.Popen]:
     children = {}
     for name in SERVICES:
         children[name] = subprocess.Popen(
-            [sys.executable, "-m", "wharf", "serve", name, "--port", str(DISTRIBUTED_PORTS[name])],
+            [sys.executable, "-m", "wharf", "serve", name, "--port", str(ports[name])],
             env=environment,
         )
     children["gateway"] = subprocess.Popen([sys.executable, "-m", "wharf", "gateway"], env=environment)
@@ -77,8 +77,10 @@ def wait_ready(base_url: str, timeout: float) -> bool:
 
 def run_distributed() -> int:
     """Start every service and the gateway as child processes; stop them all on Ctrl-C."""
-    environment = child_environment()
-    children = start_children(environment)
+    # WHARF_BASE_PORT moves every service's port, to run beside another instance.
+    ports = distributed_ports(int(os.environ.get("WHARF_BASE_PORT", "8101")))
+    environment = child_environment(ports)
+    children = start_children(environment, ports)
     base = "http://127.0.0.1:" + environment.get("WHARF_GATEWAY_PORT", "8080")
     try:
         if wait_ready(base, timeout=90):

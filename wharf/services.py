@@ -7,8 +7,9 @@ from types import ModuleType
 
 from services.gateway.app import SERVICES
 
-# Ports of the distributed mode on one machine; the gateway stays on 8080.
-DISTRIBUTED_PORTS = {name: 8101 + index for index, name in enumerate(SERVICES)}
+def distributed_ports(base_port: int = 8101) -> dict[str, int]:
+    """Ports of the distributed mode on one machine: consecutive from `base_port`."""
+    return {name: base_port + index for index, name in enumerate(SERVICES)}
 
 
 def service_module(service: str) -> ModuleType:
