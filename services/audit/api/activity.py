@@ -21,7 +21,7 @@ from services.audit.chain import verify_range
 from services.audit.exports import stream_csv, stream_json_array
 from services.audit.models import activity
 from services.audit.schemas import ActivityEntry, BrokenLinkOut, ChainVerification
-from shared.auth import CurrentPrincipal, Principal, require_member, require_staff
+from shared.auth import STAFF_ROLES, CurrentPrincipal, Principal, require_member, require_staff
 from shared.db import SessionDep
 from shared.errors import InvalidValue, problem_responses
 from shared.pagination import Page, check_limit, finish_page, paginate
@@ -203,7 +203,8 @@ async def verify_chain(
     recorded_from: AwareDatetime | None = Query(default=None, description="Inclusive; the start of the log if empty"),
     recorded_to: AwareDatetime | None = Query(default=None, description="Exclusive; the end of the log if empty"),
 ):
-    require_staff(principal)
+    # Any staff role may read; require_staff without roles would admit admins only.
+    require_staff(principal, *STAFF_ROLES)
     if recorded_from is not None and recorded_to is not None and recorded_from >= recorded_to:
         raise InvalidValue(
             f"recorded_from {recorded_from.isoformat()} must be before recorded_to {recorded_to.isoformat()}"

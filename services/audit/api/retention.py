@@ -9,7 +9,7 @@ from services.audit.models import retention_drops
 from services.audit.partitions import apply_retention, list_partitions
 from services.audit.schemas import PartitionOut, RetentionDropOut, RetentionRun, RetentionStatus
 from services.audit.settings import MINIMUM_RETENTION_DAYS
-from shared.auth import CurrentPrincipal, require_staff
+from shared.auth import STAFF_ROLES, CurrentPrincipal, require_staff
 from shared.db import SessionDep
 from shared.errors import problem_responses
 
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/retention", tags=["retention"])
     responses=problem_responses(401, 403),
 )
 async def get_retention(session: SessionDep, principal: CurrentPrincipal, request: Request):
-    require_staff(principal)
+    # Any staff role may read; require_staff without roles would admit admins only.
+    require_staff(principal, *STAFF_ROLES)
     partitions = [
         PartitionOut(
             name=partition.name,
