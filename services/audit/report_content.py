@@ -73,7 +73,7 @@ async def build_report_content(
         "organisation_id": str(organisation_id),
         "namespace": organisation.namespace if organisation else None,
         "month": str(month),
-        "period": {"start": _iso(start), "end": _iso(end), "timezone": "UTC", "note": TIMEZONE_NOTE},
+        "period": {"start": _iso(month.start), "end": _iso(month.end), "timezone": "UTC", "note": TIMEZONE_NOTE},
         "generated_at": _iso(generated_at),
     }
     content["downloads"] = await _downloads_section(

@@ -8,6 +8,7 @@ that matters. Time comes from the runtime's clock, so tests move it.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import structlog
 
@@ -33,10 +34,13 @@ async def maintain_partitions(runtime: Runtime) -> tuple[list[str], list[str]]:
 async def build_due_reports(runtime: Runtime) -> list[dict]:
     """Build last month's report for every publisher that has none yet; return those built.
 
+    Last month is the one before the current month, once the grace period has passed.
+
     Run on any day, this catches up after downtime: a report exists once per
     organisation and month, whichever replica or pass built it.
     """
-    month = Month.containing(runtime.clock.now()).previous()
+    grace = timedelta(seconds=runtime.settings.report_grace_period)
+    month = Month.containing(runtime.clock.now() - grace).previous()
     async with runtime.sessionmaker() as session:
         organisation_ids = await publishers_for(session, month)
 

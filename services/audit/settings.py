@@ -21,6 +21,10 @@ class AuditSettings(ServiceSettings):
     scheduler_enabled: bool = True
     # Seconds between scheduler passes (partitions, retention, due monthly reports).
     scheduler_interval: float = Field(default=300.0, gt=0)
+    # Seconds after a month ends before the scheduler builds its reports, so that late
+    # events (delayed pulls, billing's payout statement) are in. A report can always be
+    # rebuilt on request afterwards.
+    report_grace_period: float = Field(default=6 * 3600.0, ge=0)
     # Platform share of each sale net of tax, in basis points (2000 = 20 %). It must equal
     # billing's setting of the same name, or reports show a difference from the statement.
     platform_fee_basis_points: int = Field(default=2000, ge=0, le=10000)

@@ -32,8 +32,9 @@ def at(text: str) -> datetime:
 async def audit_service(
     *, clock: FrozenClock, database: str = "audit", **settings: Any
 ) -> AsyncIterator[tuple[RunningService, InMemoryTransport, TokenIssuer]]:
-    """Start the audit service with its scheduler off, so each test runs passes itself."""
+    """Start the audit service with its scheduler off and no grace period, unless told otherwise."""
     settings.setdefault("scheduler_enabled", False)
+    settings.setdefault("report_grace_period", 0)
     transport = InMemoryTransport(retry_delays=[0.01])
     issuer = TokenIssuer()
     async with running_service(
