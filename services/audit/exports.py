@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
@@ -22,6 +23,8 @@ def csv_cell(value: Any) -> Any:
         return "'" + value
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value
 
 
