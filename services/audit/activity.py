@@ -24,9 +24,8 @@ log = structlog.get_logger()
 REDACTED_FIELDS = frozenset({"link", "token", "password", "secret"})
 REDACTED = "[redacted]"
 
-# Where the acting user is found. Events with an `actor_id` field name the actor there
-# (their `user_id` is the member or staff user acted upon); otherwise the first present
-# field is the actor: a reviewer, the customer or user, or an organisation's owner.
+# Fields naming the acting user, tried in order. Events that declare `actor_id` use only
+# that field, because their `user_id` is the member or staff user acted upon.
 ACTOR_FIELDS = ("reviewer_id", "user_id", "owner_id")
 
 

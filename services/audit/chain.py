@@ -94,8 +94,8 @@ class Verification:
     checked: int
     first_seq: int | None
     last_seq: int | None
-    # How the first checked row was anchored: "genesis", "previous_row", "retention_drop"
-    # (the row before it was dropped by retention) or "unanchored".
+    # Source of the hash the first checked row must link to: "genesis", "previous_row",
+    # "retention_drop" (the row before it was dropped by retention) or "unanchored".
     anchor: str
     broken: BrokenLink | None
 
@@ -204,7 +204,7 @@ async def _anchor(session: AsyncSession, seq: int) -> tuple[str, str | None]:
         return "retention_drop", dropped
 
     # NOTE: with neither the previous row nor a retention record, the first row's own
-    # previous_hash is taken on trust; the rest of the range is still fully checked.
+    # previous_hash is taken on trust. The rest of the range is still fully checked.
     return "unanchored", None
 
 

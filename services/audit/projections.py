@@ -1,7 +1,7 @@
 """Read models for the monthly reports, built from catalog, identity, licensing and billing events.
 
 Events arrive at least once and in any order across subjects, so every projection is an
-insert that ignores duplicates or an upsert that only fills in or narrows values: a
+insert that ignores duplicates or an upsert that only fills in or narrows values. A
 cancellation seen before its subscription started still ends up with both dates.
 """
 

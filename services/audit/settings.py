@@ -15,7 +15,7 @@ class AuditSettings(ServiceSettings):
     # Days the activity log keeps a row after recording it. Whole monthly partitions are
     # dropped once every row in them is older than this, so rows live up to a month longer.
     retention_days: int = 365
-    # Monthly partitions created ahead of the current month, so appends never wait on DDL.
+    # Monthly partitions created ahead of the current month, so appends rarely need DDL.
     partitions_ahead: int = Field(default=2, ge=1, le=24)
     # Whether this process runs the scheduler; every replica may, safely.
     scheduler_enabled: bool = True

@@ -1,8 +1,8 @@
 """A month of generated activity for two publishers, fed to the audit service as events.
 
-Organisation "acme" sells one product with a free, a monthly and a one-time tier; in
-March 2025 it has free and paid downloads, a purchase, a new subscription, a renewal and
-a cancellation of an older one, and a partial refund. Organisation "other" has a product
+Organisation "acme" sells one product with a free, a monthly and a one-time tier. In
+March 2025 it has free and paid downloads, a purchase, a new subscription, a partial
+refund, and a renewal and a cancellation of an older subscription. Organisation "other" has a product
 and one download, which must never show up in acme's report.
 """
 

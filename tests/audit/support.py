@@ -32,7 +32,7 @@ def at(text: str) -> datetime:
 async def audit_service(
     *, clock: FrozenClock, database: str = "audit", **settings: Any
 ) -> AsyncIterator[tuple[RunningService, InMemoryTransport, TokenIssuer]]:
-    """Start the audit service with its scheduler off and no grace period, unless told otherwise."""
+    """Start the audit service with its scheduler off and no report grace period, unless `settings` set them."""
     settings.setdefault("scheduler_enabled", False)
     settings.setdefault("report_grace_period", 0)
     transport = InMemoryTransport(retry_delays=[0.01])

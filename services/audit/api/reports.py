@@ -1,6 +1,6 @@
 """Monthly publisher reports: list, build on request, read, download and chart.
 
-Members of an organisation (any role) and staff may read and request its reports; anyone
+Members of an organisation (any role) and staff may read and request its reports. Anyone
 else gets a 404 for the organisation and for each of its reports.
 """
 
