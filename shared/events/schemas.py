@@ -322,6 +322,9 @@ class SubscriptionChanged(EventData):
     current_period_end: AwareDatetime | None = None
     amount: Money | None = None
     currency: Currency | None = None
+    # On a renewal: billing's order for the renewal invoice, and the tax within `amount`.
+    order_id: uuid.UUID | None = None
+    tax_amount: Money | None = None
 
 
 class PaymentRefunded(EventData):
