@@ -46,10 +46,11 @@ def address_key(settings: IdentitySettings, address: str) -> ThrottleKey:
 def client_address(request: Request, settings: IdentitySettings) -> str | None:
     """Return the caller's address: the last entry of the configured proxy header, or the peer."""
     if settings.client_address_header:
-        forwarded = request.headers.get(settings.client_address_header, "")
+        # The gateway appends its own header after any the client sent, so the last entry
+        # of the last header is the one to trust. Earlier entries may be forged.
+        forwarded = ",".join(request.headers.getlist(settings.client_address_header))
         entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
         if entries:
-            # The last entry is the one the gateway added; earlier ones come from the client.
             return entries[-1]
     return request.client.host if request.client else None
 

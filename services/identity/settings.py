@@ -58,9 +58,10 @@ class IdentitySettings(ServiceSettings):
     # Quiet time, in seconds, after which the lockout count starts from zero again.
     lockout_reset_after: int = Field(default=86400, ge=1)
 
-    # Request header that carries the client address set by the gateway (for example
-    # "X-Forwarded-For", of which the last entry is used). Empty: the TCP peer address.
-    client_address_header: str = ""
+    # Request header that carries the client address added by the gateway; its last entry
+    # is used. Set it empty when clients reach identity without the gateway, because a
+    # client could then forge the header. Empty means the TCP peer address.
+    client_address_header: str = "X-Forwarded-For"
 
     # The first admin, created on start-up when no user of that name exists.
     bootstrap_admin_username: str = ""

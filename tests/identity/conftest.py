@@ -26,7 +26,6 @@ def identity_settings(**overrides) -> IdentitySettings:
         "bootstrap_admin_username": ADMIN["username"],
         "bootstrap_admin_email": ADMIN["email"],
         "bootstrap_admin_password": ADMIN["password"],
-        "client_address_header": "X-Forwarded-For",
         # The cheapest argon2id parameters keep the suite fast; production uses the defaults.
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 1024,

@@ -82,6 +82,19 @@ async def test_client_address_locked_across_accounts(identity):
     assert from_elsewhere.status_code == 201
 
 
+async def test_forged_forwarded_for_ignored(identity):
+    for index in range(20):
+        await identity.client.post(
+            "/sessions",
+            json={"username": f"guess{index}", "password": "wrong-password-1"},
+            headers=[("X-Forwarded-For", f"10.0.0.{index}"), ("X-Forwarded-For", "198.51.100.8")],
+        )
+
+    response = await attempt(identity, "nobody", "any-password-1", address="198.51.100.8")
+
+    assert response.status_code == 429
+
+
 async def test_credential_check_counts_toward_lockout(identity):
     session = await identity.verified_user("vera")
     for _ in range(5):
