@@ -75,3 +75,48 @@ def test_registry_config_without_auth(tmp_path):
 
     assert "auth" not in config
     assert "notifications" not in config
+
+
+async def test_rotated_key_trusted_after_restart(tmp_path):
+    import time
+    import uuid
+
+    import httpx
+    import jwt
+
+    from services.licensing.registry_process import start_registry
+    from tests.licensing.stack import free_port
+
+    settings = LicensingSettings(registry_port=free_port(), data_dir=str(tmp_path))
+    registry = await start_registry(settings, tmp_path, notifications=False)
+
+    def token(signing_key: keys.SigningKey) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": settings.token_issuer,
+            "sub": "rotation-test",
+            "aud": settings.token_service,
+            "exp": now + 60,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": [{"type": "repository", "name": "staging/acme/app", "actions": ["pull"]}],
+        }
+        return jwt.encode(claims, signing_key.private_key, algorithm="ES256", headers={"kid": signing_key.kid})
+
+    try:
+        old = keys.load_or_create(tmp_path / "keys")
+        new = keys.rotate(tmp_path / "keys")
+        stranger = keys.load_or_create(tmp_path / "elsewhere")
+        await registry.restart()
+        async with httpx.AsyncClient() as client:
+            url = f"{registry.url}/v2/staging/acme/app/tags/list"
+            with_old = await client.get(url, headers={"Authorization": f"Bearer {token(old)}"})
+            with_new = await client.get(url, headers={"Authorization": f"Bearer {token(new)}"})
+            with_stranger = await client.get(url, headers={"Authorization": f"Bearer {token(stranger)}"})
+    finally:
+        await registry.stop()
+
+    # 404 NAME_UNKNOWN: the token was accepted and the empty repository looked up.
+    assert with_old.status_code == 404
+    assert with_new.status_code == 404
+    assert with_stranger.status_code == 401
