@@ -194,35 +194,31 @@ async def may_pull_product(
         return True
 
     tiers = (await session.scalars(select(Tier).where(Tier.product_id == product.product_id))).all()
-    for tier in tiers:
-        if await _tier_allows(session, account, product, tier, now=now):
-            return True
-    return False
-
-
-async def _tier_allows(
-    session: AsyncSession, account: Account, product: Product, tier: Tier, *, now: datetime
-) -> bool:
-    if tier.access_policy == Access.EVERYONE:
-        passes_policy = True
-    elif account.user_id is None:
-        return False
-    elif tier.access_policy == Access.LOGGED_IN:
-        passes_policy = True
-    elif tier.access_policy == Access.PURCHASERS:
+    passing = [tier for tier in tiers if _passes_access(account, tier)]
+    if any(tier.access_policy == Access.PURCHASERS for tier in passing):
         entitlements = await active_entitlements(session, account.user_id, product.product_id, now=now)
-        passes_policy = any(entitlement.tier_id == tier.tier_id for entitlement in entitlements)
-    else:
+        entitled = {entitlement.tier_id for entitlement in entitlements}
+        passing = [t for t in passing if t.access_policy != Access.PURCHASERS or t.tier_id in entitled]
+    if not passing:
         return False
 
-    if not passes_policy:
+    # Licence-gated tiers pass only with the current licence version accepted; a tier
+    # without the gate passes as it is.
+    if any(not tier.licence_required or not product.licence_version for tier in passing):
+        return True
+    if account.user_id is None:
+        # Anonymous users cannot accept a licence.
         return False
-    if tier.licence_required and product.licence_version:
-        # Anonymous users cannot accept a licence, so a licence-gated tier needs a login.
-        if account.user_id is None:
-            return False
-        return await has_accepted_licence(session, account.user_id, product)
-    return True
+    return await has_accepted_licence(session, account.user_id, product)
+
+
+def _passes_access(account: Account, tier: Tier) -> bool:
+    """Check the access policy alone; purchasers still need an entitlement checked later."""
+    if tier.access_policy == Access.EVERYONE:
+        return True
+    if tier.access_policy in (Access.LOGGED_IN, Access.PURCHASERS):
+        return account.user_id is not None
+    return False
 
 
 async def listing_status(session: AsyncSession, product_id: uuid.UUID) -> ListingStatus:

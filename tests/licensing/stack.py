@@ -182,7 +182,8 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def licensing_stack(work_dir: Path) -> AsyncIterator[Stack]:
+async def licensing_stack(work_dir: Path, *, credential_cache_seconds: float = 0) -> AsyncIterator[Stack]:
+    """Start the stack; the credential cache is off so every token request asks identity."""
     if shutil.which("skopeo") is None:
         raise RuntimeError("skopeo is not installed: apt-get install skopeo")
     if shutil.which("docker-registry") is None:
@@ -196,7 +197,7 @@ async def licensing_stack(work_dir: Path) -> AsyncIterator[Stack]:
         token_realm=f"{licensing_url}/token",
         notifications_url=f"{licensing_url}/registry/notifications",
         notifications_secret=NOTIFICATIONS_SECRET,
-        credential_cache_seconds=0,
+        credential_cache_seconds=credential_cache_seconds,
     )
     platform = test_platform(
         identity_url=f"http://127.0.0.1:{identity_port}",
