@@ -6,9 +6,9 @@ Starts the licensing stack used by the licensing tests (service over uvicorn, th
 1. `GET /token` for an entitled pull of a purchasers-only product: requests per second
    and latency percentiles, with a fixed number of concurrent clients.
 2. A pull of the same image from the registry with token auth and from a second registry
-   process on the same storage with auth off, alternating, with skopeo and with a plain
-   HTTP client (manifest, config and layer; a fresh client per pull, so every
-   authenticated pull fetches a new token).
+   process on the same storage with auth off, alternating. The clients are skopeo and a
+   plain HTTP client that fetches manifest, config and layer over new connections, so
+   every authenticated pull fetches a new token.
 
 Writes `bench/reports/licensing.md`. Needs PostgreSQL at WHARF_TEST_DATABASE_SERVER_URL
 (default 127.0.0.1:5432), `docker-registry` and `skopeo`.
@@ -171,8 +171,8 @@ async def measure_pulls(stack, open_registry, repository: str, *, pulls: int) ->
     await skopeo_pull(stack, stack.registry_host, repository, alice)
     await skopeo_pull(stack, open_registry.url.removeprefix("http://"), repository, ["--src-no-creds"])
 
-    # No kept-alive connections, so every pull connects afresh like a new client; one
-    # client object avoids timing the TLS set-up httpx does when a client is built.
+    # Without kept-alive connections every pull connects afresh like a new client. One
+    # client object keeps the TLS set-up httpx does per client out of the timings.
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         for _ in range(pulls):
             # Alternate so drift in machine load hits both sides alike.

@@ -1,9 +1,9 @@
 """Check a username and password or personal access token with the identity service.
 
 Identity's `POST /internal/credentials/check` returns the account with its memberships
-and the credential's scope, or 401. Successful answers are reused for a few seconds,
+and the credential's scope, or 401. Successful responses are reused for a few seconds,
 keyed by an HMAC of the username and secret under a per-process key, so the cache never
-holds a secret itself.
+stores a secret itself.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class CredentialChecker:
         return account
 
     def forget_user(self, user_id: uuid.UUID) -> None:
-        """Drop cached answers for a user, after a token revocation or membership change."""
+        """Drop cached responses for a user, after a token revocation or membership change."""
         for key in [k for k, v in self._cache.items() if v.account.user_id == user_id]:
             self._cache.pop(key, None)
 
@@ -92,7 +92,7 @@ class CredentialChecker:
         except httpx.HTTPError as exc:
             log.warning("licensing.credentials.identity_unreachable", url=self.check_url, error=repr(exc))
             raise ServiceUnavailable(
-                f"The identity service at {self.check_url} did not answer the credential check; try again"
+                f"The identity service at {self.check_url} did not respond to the credential check; try again"
             ) from exc
 
         if response.status_code == 401:
@@ -104,7 +104,7 @@ class CredentialChecker:
                 status=response.status_code,
             )
             raise ServiceUnavailable(
-                f"The identity service answered the credential check with HTTP {response.status_code}"
+                f"The identity service returned HTTP {response.status_code} for the credential check"
             )
         return account_from_identity(response.json())
 

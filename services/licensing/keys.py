@@ -1,7 +1,7 @@
 """The token signing key, its self-signed certificate and the registry's certificate bundle.
 
 Distribution 2.8 trusts a token whose header `kid` is the libtrust key id of a public key
-in a certificate of its `rootcertbundle`, so the bundle holds certificates (never bare
+in a certificate of its `rootcertbundle`, so the bundle contains certificates (never bare
 keys) and every token names its key by that id. Key files are written with mode 0600 and
 no function here logs key material.
 """
@@ -90,8 +90,8 @@ def rotate(keys_dir: Path) -> SigningKey:
     """Replace the generated signing key; the old certificate stays trusted one more round.
 
     The registry reads its bundle only at start, so restart it after a rotation
-    (`RegistryProcess.restart`); tokens signed with the old key stay valid until they
-    expire because its certificate remains in the bundle.
+    (`RegistryProcess.restart`). Tokens signed with the old key stay valid until they
+    expire, because its certificate remains in the bundle.
     """
     keys_dir.mkdir(parents=True, exist_ok=True)
     certificate_path = keys_dir / CURRENT_CERTIFICATE

@@ -1,7 +1,7 @@
 """Tables of the licensing database.
 
 Products, tiers, versions, listing states and memberships are read models built from
-other services' events; entitlements, licence acceptances, promoted images and registry
+other services' events. Entitlements, licence acceptances, promoted images and registry
 events are this service's own records.
 """
 

@@ -3,9 +3,9 @@
 Distribution posts `{"events": [...]}` as
 `application/vnd.docker.distribution.events.v1+json` with the shared secret in the
 `Authorization: Bearer` header. A GET of a manifest in a store repository is one
-download (HEAD requests and blob fetches also arrive as `pull` events and are not); a
-manifest push into staging is one push. The registry retries a batch until it gets a
-2xx answer, so events are deduplicated by the registry's event id.
+download. HEAD requests and blob fetches also arrive as `pull` events but are not
+downloads. A manifest push into staging is one push. The registry retries a batch until
+it gets a 2xx response, so events are deduplicated by the registry's event id.
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ async def _record_download(session: AsyncSession, event: RegistryNotification, *
         .order_by(PromotedImage.promoted_at.desc())
         .limit(1)
     )
-    # NOTE: a platform manifest fetched after its index is part of the same download; a
-    # client that pulls a platform manifest by digest without the index is not counted.
+    # A platform manifest fetched after its index is part of the same download.
+    # NOTE: a client that pulls a platform manifest by digest without its index is not counted.
     if promoted is not None and promoted.parent_digest is not None:
         return False
 
@@ -180,6 +180,12 @@ async def _record_download(session: AsyncSession, event: RegistryNotification, *
         tier_id, paid = await _paid_tier(session, user_id, product.product_id, tier_id, now=now)
         publisher_member = await is_publisher_member(session, user_id, product.organisation_id)
 
+    product_id = None
+    if product is not None:
+        product_id = product.product_id
+    elif promoted is not None:
+        product_id = promoted.product_id
+
     await emit(
         session,
         "licensing.image.pulled",
@@ -189,7 +195,7 @@ async def _record_download(session: AsyncSession, event: RegistryNotification, *
             digest=event.target.digest,
             tag=event.target.tag or None,
             user_id=user_id,
-            product_id=product.product_id if product else (promoted.product_id if promoted else None),
+            product_id=product_id,
             tier_id=tier_id,
             organisation_id=product.organisation_id if product else None,
             paid=paid,

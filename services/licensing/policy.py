@@ -1,8 +1,8 @@
 """Who may pull or push which repository: namespaces, access policies and listing states.
 
-Two namespaces exist. `staging/<org>/<repo>` belongs to a publisher organisation: members
-with the editor role or above pull and push, viewers and staff pull, nobody else gets
-anything. `store/<org>/<product>` holds promoted images: only the promotion account
+Two namespaces exist. `staging/<org>/<repo>` belongs to a publisher organisation. Members
+with the editor role or above pull and push, viewers and staff pull, and other accounts
+get no access. `store/<org>/<product>` contains promoted images: only the promotion account
 pushes, and pulls follow the product's access policy and listing state. Any other name
 is granted nothing, so an unknown repository reveals nothing.
 """
@@ -39,7 +39,7 @@ _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
 
 
 class CredentialScope(StrEnum):
-    """What the credentials presented at `GET /token` allow, whatever the policy grants."""
+    """Kind of credentials presented at `GET /token`, which caps the actions a token gets."""
 
     ANONYMOUS = "anonymous"
     PASSWORD = "password"

@@ -19,15 +19,13 @@ NOTIFICATIONS_CONTENT_TYPE = "application/vnd.docker.distribution.events.v1+json
 
 
 def registry_paths(data_dir: Path) -> dict[str, Path]:
-    """Where the generated files live under the licensing data folder."""
+    """Return the paths of the generated files under the licensing data folder."""
     registry_dir = data_dir / "registry"
     return {
         "keys": data_dir / "keys",
         "registry": registry_dir,
-        "config": registry_dir / "config.yml",
         "storage": registry_dir / "storage",
         "http_secret": registry_dir / "http-secret",
-        "log": registry_dir / "registry.log",
     }
 
 

@@ -85,7 +85,7 @@ class RegistryProcess:
         await self.start()
 
     async def _wait_until_serving(self) -> None:
-        # `/v2/` answers 401 with token auth on and 200 with it off; either means serving.
+        # `/v2/` returns 401 with token auth on and 200 with it off; either means serving.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_TIMEOUT_SECONDS
         async with httpx.AsyncClient(timeout=1.0) as client:
@@ -103,7 +103,7 @@ class RegistryProcess:
                     pass
                 if loop.time() > deadline:
                     raise RegistryStartError(
-                        f"The registry did not answer at {self.url}/v2/ within "
+                        f"The registry did not respond at {self.url}/v2/ within "
                         f"{START_TIMEOUT_SECONDS:.0f} s; its log is {self.log_path}"
                     )
                 await asyncio.sleep(0.05)

@@ -49,7 +49,7 @@ class LicensingSettings(ServiceSettings):
     # token as its password; it may pull from staging and store repositories.
     service_account: str = "wharf-service"
     # Seconds a successful credential check by identity is reused for the same username
-    # and secret; 0 asks identity on every token request. A revoked personal access token
+    # and secret. With 0, every token request calls identity. A revoked personal access token
     # can keep working for at most this long unless its revocation event arrives first.
     credential_cache_seconds: float = 10.0
     # Seconds to wait for identity's credential check and for each registry API call.

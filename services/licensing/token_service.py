@@ -2,8 +2,8 @@
 
 Distribution 2.8 requires `aud` to be one string equal to its configured `service`, `iss`
 equal to its `issuer`, an integer `exp`, and a `kid` header naming the libtrust key id of
-a certificate in its bundle. A scope that is not granted is left out of the token; the
-registry then answers 401 `insufficient_scope`, so a client learns nothing about
+a certificate in its bundle. A scope that is not granted is left out of the token, and
+the registry then returns 401 `insufficient_scope`, so a client learns nothing about
 repositories it may not see.
 """
 

@@ -1,8 +1,8 @@
 """Update checks: a Docker host sends the store images it runs and learns of newer versions.
 
 A reference is `store/<org>/<product>:<tag>` or `...@sha256:<digest>`, optionally with the
-registry host in front. Only published products are known; any other reference is
-answered as unknown, so the check reveals nothing about unpublished repositories.
+registry host in front. Only published products are known. Any other reference gets the
+status `unknown`, so the check reveals nothing about unpublished repositories.
 """
 
 from __future__ import annotations

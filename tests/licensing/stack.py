@@ -87,8 +87,8 @@ USERS = {
 def identity_stand_in() -> FastAPI:
     """Identity's credential-check contract with fixed users.
 
-    A stand-in for the identity service's internal API, which is built separately; the
-    end-to-end test runs against the real identity service instead.
+    A stand-in for the identity service's internal API, which is built separately. An
+    end-to-end test against the real identity service should replace it.
     """
     app = FastAPI()
 
@@ -183,7 +183,7 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def licensing_stack(work_dir: Path, *, credential_cache_seconds: float = 0) -> AsyncIterator[Stack]:
-    """Start the stack; the credential cache is off so every token request asks identity."""
+    """Start the stack. By default the credential cache is off, so every token request calls identity."""
     if shutil.which("skopeo") is None:
         raise RuntimeError("skopeo is not installed: apt-get install skopeo")
     if shutil.which("docker-registry") is None:
