@@ -284,6 +284,8 @@ class ImagePulled(EventData):
     tier_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
     paid: bool = False
+    # True when a member of the publishing organisation pulled: not a customer download.
+    publisher_member: bool = False
     registry_event_id: str
     pulled_at: AwareDatetime
 
