@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ import structlog
 from fastapi import Depends, Request
 from jwt import PyJWK
 
+from shared.clock import OffsetClock
 from shared.errors import Forbidden, NotFound, Unauthorized
 
 log = structlog.get_logger()
@@ -172,8 +174,13 @@ class JwksCache:
             log.warning("jwks.fetch.failed", url=self.url, error=repr(exc))
 
 
-async def verify_access_token(token: str, jwks: JwksCache, *, leeway: int = 30) -> Principal:
-    """Verify signature, issuer, audience and expiry; raise Unauthorized on any failure."""
+async def verify_access_token(
+    token: str, jwks: JwksCache, *, leeway: int = 30, now: datetime | None = None
+) -> Principal:
+    """Verify signature, issuer, audience and expiry; raise Unauthorized on any failure.
+
+    `now` replaces the system time in the checks of `exp`, `iat` and `nbf`.
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -191,18 +198,39 @@ async def verify_access_token(token: str, jwks: JwksCache, *, leeway: int = 30) 
             audience=AUDIENCE,
             issuer=ISSUER,
             leeway=leeway,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            options={
+                "require": ["exp", "iat", "sub", "iss", "aud"],
+                # The times are checked below against `now` when the caller gives one.
+                "verify_exp": now is None,
+                "verify_iat": now is None,
+                "verify_nbf": now is None,
+            },
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired; refresh it") from None
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"The access token is invalid: {exc}") from None
+    if now is not None:
+        _check_token_times(claims, now.timestamp(), leeway)
     if claims.get("typ") != "access":
         raise Unauthorized("The token is not an access token")
     try:
         return Principal.from_claims(claims)
     except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized(f"The access token has invalid claims: {exc}") from None
+
+
+def _check_token_times(claims: dict[str, Any], now: float, leeway: int) -> None:
+    """Check `exp`, `iat` and `nbf` as PyJWT does, but against the given time."""
+    try:
+        expires, issued = float(claims["exp"]), float(claims["iat"])
+        not_before = float(claims.get("nbf", issued))
+    except (TypeError, ValueError):
+        raise Unauthorized("The access token is invalid: exp, iat and nbf must be numbers") from None
+    if expires <= now - leeway:
+        raise Unauthorized("The access token has expired; refresh it")
+    if issued > now + leeway or not_before > now + leeway:
+        raise Unauthorized("The access token is invalid: it is not yet valid")
 
 
 def _bearer(request: Request) -> str | None:
@@ -219,8 +247,13 @@ async def optional_principal(request: Request) -> Principal | None:
     token = _bearer(request)
     if token is None:
         return None
-    jwks: JwksCache = request.app.state.runtime.state["jwks"]
-    return await verify_access_token(token, jwks)
+    runtime = request.app.state.runtime
+    jwks: JwksCache = runtime.state["jwks"]
+    # An adjustable clock runs ahead of the system time, and identity stamps tokens with
+    # it. Any other clock (the system clock, or a test's frozen one) leaves the check on
+    # the system time.
+    now = runtime.clock.now() if isinstance(runtime.clock, OffsetClock) else None
+    return await verify_access_token(token, jwks, now=now)
 
 
 async def current_principal(request: Request) -> Principal:

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import JwksCache
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, FileOffsetClock, OffsetClock, SystemClock
 from shared.db import create_engine
 from shared.errors import ServiceUnavailable, install_error_handlers, problem_responses
 from shared.events.bus import Transport
@@ -26,7 +26,7 @@ from shared.events.rabbitmq import RabbitMQTransport
 from shared.metrics import metrics_response
 from shared.middleware import RequestContextMiddleware
 from shared.migrations import upgrade_async
-from shared.settings import PlatformSettings, ServiceSettings
+from shared.settings import Environment, PlatformSettings, ServiceSettings
 
 log = structlog.get_logger()
 
@@ -177,6 +177,13 @@ def build_transport(platform: PlatformSettings) -> Transport:
     return InMemoryTransport(retry_delays=platform.retry_delays)
 
 
+def build_clock(platform: PlatformSettings) -> Clock:
+    """Return the system clock, or the shared adjustable clock of WHARF_CLOCK_OFFSET_FILE."""
+    if platform.clock_offset_file:
+        return FileOffsetClock(platform.clock_offset_file)
+    return SystemClock()
+
+
 def database_url_for(service: str, settings: ServiceSettings, platform: PlatformSettings) -> str:
     """Return the service's own database URL, or its database on the platform's server."""
     if settings.database_url:
@@ -215,13 +222,15 @@ def create_service_app(
     platform = platform or PlatformSettings()
     settings = settings or spec.settings_class()
     database_url = database_url or database_url_for(spec.name, settings, platform)
+    if isinstance(clock, OffsetClock) and platform.environment == Environment.PRODUCTION:
+        raise ValueError(f"{spec.name}: an adjustable clock is for demos and tests, not production")
     runtime = Runtime(
         service=spec.name,
         spec=spec,
         platform=platform,
         settings=settings,
         database_url=database_url,
-        clock=clock or SystemClock(),
+        clock=clock or build_clock(platform),
         transport=transport or build_transport(platform),
         owns_transport=transport is None,
     )

@@ -47,12 +47,17 @@ class PlatformSettings(BaseSettings):
     # Shared secret on service-to-service calls to `/internal/...` routes, which the
     # gateway never forwards. Refused in production while it is the development value.
     internal_token: str = DEVELOPMENT_INTERNAL_TOKEN
-
+    # A file holding seconds to add to the system time: every service of every process
+    # that reads it shares one adjustable clock, which demos and end-to-end tests move
+    # past deadlines and month ends. Rejected in production.
+    clock_offset_file: str = ""
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> "PlatformSettings":
         if self.environment == Environment.PRODUCTION and self.internal_token == DEVELOPMENT_INTERNAL_TOKEN:
             raise ValueError("WHARF_INTERNAL_TOKEN must be set to a secret value in production")
+        if self.environment == Environment.PRODUCTION and self.clock_offset_file:
+            raise ValueError("WHARF_CLOCK_OFFSET_FILE must be empty in production: the clock is the system time")
         return self
 
 

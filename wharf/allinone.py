@@ -13,9 +13,9 @@ import uvicorn
 from services.gateway.app import SERVICES, create_gateway, in_process_upstreams
 from services.gateway.settings import GatewaySettings
 from shared.auth import JwksCache
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock
 from shared.db import ensure_database
-from shared.service import build_transport, database_url_for
+from shared.service import build_clock, build_transport, database_url_for
 from shared.settings import PlatformSettings
 from wharf.embedded import start_embedded_postgres
 from wharf.services import service_module
@@ -44,7 +44,8 @@ async def all_in_one(
     to false. `service_settings` overrides settings per service (tests use it for ports).
     """
     service_settings = service_settings or {}
-    clock = clock or SystemClock()
+    # One clock for every service, so that moving it moves the whole store.
+    clock = clock or build_clock(platform)
     async with contextlib.AsyncExitStack() as stack:
         if not platform.database_server_url:
             server_url, server = await start_embedded_postgres(Path(platform.data_dir) / "postgres")

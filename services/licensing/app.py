@@ -5,6 +5,7 @@ from pathlib import Path
 
 import structlog
 
+from shared.clock import SystemClock
 from shared.service import Runtime, ServiceSpec, create_service_app
 from shared.settings import Environment
 from services.licensing import handlers, keys, registry_process, routes
@@ -48,7 +49,9 @@ async def prepare(runtime: Runtime) -> None:
     runtime.state["registry"] = RegistryClient(
         settings.resolved_registry_url(),
         signer=signer,
-        clock=runtime.clock,
+        # The registry checks token times against its own system time, even when the
+        # runtime's clock has been moved forward.
+        clock=SystemClock(),
         timeout=settings.http_timeout_seconds,
     )
     log.info("licensing.signing_key.loaded", kid=signing_key.kid)

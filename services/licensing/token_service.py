@@ -21,6 +21,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from shared.clock import SystemClock
 from shared.db import SessionDep
 from shared.errors import BadRequest, Unauthorized, problem_responses
 from services.licensing.credentials import CredentialChecker
@@ -169,8 +170,11 @@ async def registry_token(
 
     # NOTE: offline_token is accepted but no refresh token is issued, so clients send
     # their credentials again when a token expires.
+    # The registry checks `nbf` and `exp` against its own system time, so the token is
+    # stamped with the system time even when the runtime's clock has been moved forward.
+    issued_at = SystemClock().now()
     signer: TokenSigner = runtime.state["signer"]
-    token = signer.issue(caller.subject, access, now=now)
+    token = signer.issue(caller.subject, access, now=issued_at)
     log.info(
         "licensing.token.issued",
         username=caller.username or None,
@@ -182,7 +186,7 @@ async def registry_token(
         token=token,
         access_token=token,
         expires_in=settings.token_ttl_seconds,
-        issued_at=now,
+        issued_at=issued_at,
     )
 
 
