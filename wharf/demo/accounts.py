@@ -77,7 +77,7 @@ async def sign_up_verified(journey: Journey, account: Account, display_name: str
     )
     account.user_id = created["id"]
 
-    message = await wait_for_mail(journey, account.email, subject_contains="verify")
+    message = await wait_for_mail(journey, account.email, subject_contains="confirm your email")
     link = verification_link(message)
     await anonymous.request("GET", link, expect=200, what=f"follow the verification link of {account.username}")
     journey.say(f"{account.username} verified {account.email} through the link in the mailbox")
