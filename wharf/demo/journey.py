@@ -135,4 +135,7 @@ class Journey:
                     await step.run(self)
                 except StepFailed as exc:
                     raise StepFailed(f"step {step.number} ({step.title}) failed: {exc}") from exc
+                except Exception as exc:
+                    # A bug or an unexpected answer shape still names the step that hit it.
+                    raise StepFailed(f"step {step.number} ({step.title}) failed with {exc!r}") from exc
                 self.out(f"  ok ({time.monotonic() - started:.1f} s)")

@@ -237,7 +237,7 @@ async def product_created_and_submitted(journey: Journey) -> None:
 async def scan_finds_vulnerabilities(journey: Journey) -> None:
     case = await _wait_case(journey, state="in_review", round_number=1, timeout=300)
     journey.state.case_id = case["id"]
-    scan = case["rounds"][-1]["images"][0]["scan"]
+    scan = _completed_scan(case)
     journey.say(f"scan of {scan['digest'][:19]}... completed; counts by class: {scan['counts']}")
 
     findings = await _findings(journey, scan["digest"])
@@ -252,6 +252,14 @@ async def scan_finds_vulnerabilities(journey: Journey) -> None:
     blocking = [finding for finding in findings if finding["finding_class"] in BLOCKING_CLASSES]
     if not any(finding["finding_class"] == "critical" for finding in blocking):
         raise StepFailed(f"the scan of the old wheels found no Critical finding: {dict(by_class)}")
+
+
+def _completed_scan(case: dict) -> dict:
+    """Return the scan of the current round's first image, or raise with the scan's failure."""
+    scan = case["rounds"][-1]["images"][0]["scan"]
+    if scan is None or scan["status"] != "completed":
+        raise StepFailed(f"the scan of round {case['current_round']} did not complete: {scan}")
+    return scan
 
 
 async def _wait_case(journey: Journey, *, state: str, round_number: int, timeout: float = 120) -> dict:
@@ -304,7 +312,7 @@ async def review_fix_approve_publish(journey: Journey) -> None:
     journey.say(f"approval refused with {len(blockers)} blocker(s), for example {blockers[:1]}")
 
     case = await reviewer.get(f"/api/moderation/cases/{state.case_id}", what="read the case")
-    digest = case["rounds"][-1]["images"][0]["scan"]["digest"]
+    digest = _completed_scan(case)["digest"]
     to_fix = [f for f in await _findings(journey, digest) if f["finding_class"] in BLOCKING_CLASSES]
     await reviewer.post(
         f"/api/moderation/cases/{state.case_id}/request-changes",
@@ -332,7 +340,7 @@ async def review_fix_approve_publish(journey: Journey) -> None:
         expect=(200, 202),
     )
     case = await _wait_case(journey, state="in_review", round_number=2, timeout=300)
-    scan = case["rounds"][-1]["images"][0]["scan"]
+    scan = _completed_scan(case)
     journey.say(f"round 2 scanned {scan['digest'][:19]}...: counts {scan['counts']}")
 
     await reviewer.post(f"/api/moderation/cases/{state.case_id}/approve", json={"note": "Clean now."}, what="approve round 2")
