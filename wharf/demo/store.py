@@ -67,6 +67,8 @@ def store_settings(
         },
         "scanning": {
             "registry_url": f"http://{registry}",
+            # The registry sends clients to licensing's token service behind the gateway.
+            "token_realm_hosts": [gateway_url.removeprefix("http://")],
             "registry_username": SERVICE_ACCOUNT,
             "registry_password": internal_token,
             "worker_poll_interval": 0.5,
