@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -127,7 +128,14 @@ def _push(journey: Journey, tag: str, destination: str, credentials: tuple[str, 
     return images.push_oci_layout(layout, tag, destination, credentials=credentials)
 
 
+_REGISTRY_ERRORS = re.compile(r"(insufficient_scope|unauthorized|denied|authentication required)[^\n]{0,120}", re.I)
+
+
 def _first_line(text: str) -> str:
+    """Return the registry's reason from skopeo's error output, else its last line."""
+    match = _REGISTRY_ERRORS.search(text)
+    if match:
+        return match.group(0)
     return text.strip().splitlines()[-1][:200] if text.strip() else "(no output)"
 
 
@@ -241,16 +249,16 @@ async def scan_finds_vulnerabilities(journey: Journey) -> None:
     journey.say(f"scan of {scan['digest'][:19]}... completed; counts by class: {scan['counts']}")
 
     findings = await _findings(journey, scan["digest"])
-    by_class = Counter(finding["finding_class"] for finding in findings)
+    by_class = Counter(finding["effective_class"] for finding in findings)
     journey.say("open findings by class: " + ", ".join(f"{name} {count}" for name, count in sorted(by_class.items())))
     for finding in findings:
-        if finding["finding_class"] in BLOCKING_CLASSES:
+        if finding["effective_class"] in BLOCKING_CLASSES:
             journey.say(
                 f"  {finding['finding_class']:>8} {finding['vulnerability_id']} in {finding['package']} "
                 f"{finding['installed_version']} (CVSS {finding.get('cvss_score')}, fixed in {finding.get('fixed_version')})"
             )
-    blocking = [finding for finding in findings if finding["finding_class"] in BLOCKING_CLASSES]
-    if not any(finding["finding_class"] == "critical" for finding in blocking):
+    blocking = [finding for finding in findings if finding["effective_class"] in BLOCKING_CLASSES]
+    if not any(finding["effective_class"] == "critical" for finding in blocking):
         raise StepFailed(f"the scan of the old wheels found no Critical finding: {dict(by_class)}")
 
 
@@ -285,8 +293,10 @@ async def _wait_case(journey: Journey, *, state: str, round_number: int, timeout
 
 async def _findings(journey: Journey, digest: str) -> list[dict]:
     reviewer = journey.client(journey.state.admin)
-    page = await reviewer.get(f"/api/moderation/images/{digest}/findings", what="list the image's findings")
-    return [finding for finding in page["items"] if finding.get("status", "open") == "open"]
+    found = await reviewer.get(
+        f"/api/moderation/images/{digest}/findings", params={"state": "open"}, what="list the image's open findings"
+    )
+    return [finding for finding in found if not finding["waived"]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -313,7 +323,7 @@ async def review_fix_approve_publish(journey: Journey) -> None:
 
     case = await reviewer.get(f"/api/moderation/cases/{state.case_id}", what="read the case")
     digest = _completed_scan(case)["digest"]
-    to_fix = [f for f in await _findings(journey, digest) if f["finding_class"] in BLOCKING_CLASSES]
+    to_fix = [f for f in await _findings(journey, digest) if f["effective_class"] in BLOCKING_CLASSES]
     await reviewer.post(
         f"/api/moderation/cases/{state.case_id}/request-changes",
         json={
