@@ -254,7 +254,7 @@ async def scan_finds_vulnerabilities(journey: Journey) -> None:
     for finding in findings:
         if finding["effective_class"] in BLOCKING_CLASSES:
             journey.say(
-                f"  {finding['finding_class']:>8} {finding['vulnerability_id']} in {finding['package']} "
+                f"  {finding['effective_class']:>8} {finding['vulnerability_id']} in {finding['package']} "
                 f"{finding['installed_version']} (CVSS {finding.get('cvss_score')}, fixed in {finding.get('fixed_version')})"
             )
     blocking = [finding for finding in findings if finding["effective_class"] in BLOCKING_CLASSES]
