@@ -319,7 +319,11 @@ async def review_fix_approve_publish(journey: Journey) -> None:
         "POST", f"/api/moderation/cases/{state.case_id}/approve", json={}, expect=409, what="try to approve round 1"
     )
     blockers = refused.json().get("blockers", [])
-    journey.say(f"approval refused with {len(blockers)} blocker(s), for example {blockers[:1]}")
+    journey.say(f"approval refused (409) with {len(blockers)} blockers, such as:")
+    for blocker in blockers[:3]:
+        journey.say(f"  {blocker.get('detail', blocker)}")
+    if not blockers:
+        raise StepFailed("approval was refused without naming its blockers")
 
     case = await reviewer.get(f"/api/moderation/cases/{state.case_id}", what="read the case")
     digest = _completed_scan(case)["digest"]
