@@ -135,7 +135,8 @@ def _first_line(text: str) -> str:
     """Return the registry's reason from skopeo's error output, else its last line."""
     match = _REGISTRY_ERRORS.search(text)
     if match:
-        return match.group(0)
+        # skopeo quotes the registry's message, escaping its line breaks.
+        return match.group(0).split("\\n")[0].strip()
     return text.strip().splitlines()[-1][:200] if text.strip() else "(no output)"
 
 
