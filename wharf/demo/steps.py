@@ -17,6 +17,7 @@ from wharf.demo.accounts import (
     new_account,
     personal_token,
     sign_in,
+    sign_in_again,
     sign_up_verified,
     wait_for_mail,
 )
@@ -496,6 +497,7 @@ async def advisory_hold_and_fix(journey: Journey) -> None:
     deadline = datetime.fromisoformat(case["deadline"])
     moved = await journey.store.advance_clock_to(deadline + timedelta(minutes=5))
     journey.say(f"clock moved past the 72-hour deadline to {moved.isoformat(timespec='minutes')}")
+    await sign_in_again(journey)
     await journey.store.run_scheduler("moderation")
 
     listing = await _wait_listing(journey, status="held")
@@ -556,6 +558,7 @@ async def monthly_report(journey: Journey) -> None:
     # Past the month end and the audit service's grace period for late events.
     moved = await journey.store.advance_clock_to(next_month + timedelta(hours=7))
     journey.say(f"clock moved past the month end to {moved.isoformat(timespec='minutes')}")
+    await sign_in_again(journey)
 
     await journey.store.run_scheduler("billing")
     publisher = journey.client(state.publisher)
