@@ -502,7 +502,7 @@ async def advisory_hold_and_fix(journey: Journey) -> None:
 
     listing = await _wait_listing(journey, status="held")
     journey.say(f"listing held with warning label: {listing['warning']}")
-    held = await wait_for_mail(journey, state.customer.email, subject_contains="held")
+    held = await wait_for_mail(journey, state.customer.email, subject_contains="on hold")
     journey.say(f"subscribed customer emailed: {held['subject']!r}")
 
     await _ship_fix(journey)
