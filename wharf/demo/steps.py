@@ -525,9 +525,19 @@ async def _ship_fix(journey: Journey) -> None:
         expect=201,
     )
     version_id = product["version"]["id"]
-    tiers = product["version"]["manifest"]["tiers"]
-    for tier in tiers:
-        tier["source"] = f"staging/{state.namespace}/{REPOSITORY}:1.0.1"
+    # Keeping each tier's id keeps the tier, and so the customers' entitlements to it.
+    tiers = [
+        {
+            "id": tier["id"],
+            "name": tier["name"],
+            "description": tier["description"],
+            "price_amount": tier["price_amount"],
+            "currency": tier["currency"],
+            "billing_period": tier["billing_period"],
+            "source": f"staging/{state.namespace}/{REPOSITORY}:1.0.1",
+        }
+        for tier in product["version"]["tiers"]
+    ]
     await publisher.patch(
         f"/api/catalog/products/{state.product_id}/versions/{version_id}",
         json={"tiers": tiers},
