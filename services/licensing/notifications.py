@@ -223,13 +223,21 @@ async def _paid_tier(
     *,
     now: datetime,
 ) -> tuple[uuid.UUID | None, bool]:
-    """Find the paid tier the user pulled under: their entitlement to a priced tier."""
+    """Find the paid tier the user pulled under: their entitlement to a priced tier.
+
+    An entitlement to the promoted image's tier comes first. When tiers share one image,
+    the promoted row names only one of them, so an entitlement to any priced tier of the
+    product also makes the pull a paid one.
+    """
+    paid = []
     for entitlement in await active_entitlements(session, user_id, product_id, now=now):
-        if tier_id is not None and entitlement.tier_id != tier_id:
-            continue
         tier = await session.get(Tier, entitlement.tier_id)
         if tier is not None and tier.price_amount > 0:
-            return entitlement.tier_id, True
+            paid.append(entitlement.tier_id)
+    if tier_id in paid:
+        return tier_id, True
+    if paid:
+        return paid[0], True
     return tier_id, False
 
 
