@@ -235,3 +235,30 @@ async def test_queue_filters(stage, publisher):
     assert await slugs(assignee="me") == ["clean"]
     assert await slugs(assignee="none") == ["critical", "plugin"]
     assert await slugs(limit=2) == ["clean", "critical"]
+
+
+async def test_retried_approval_replays_response(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("retried"))
+    case = await stage.case_of(product)
+    headers = {**stage.headers(REVIEWER), "Idempotency-Key": "approve-once"}
+
+    first = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=headers)
+    second = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=headers)
+
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert second.headers["idempotent-replayed"] == "true"
+    assert len(await stage.events("moderation.review.approved", case_id=case["id"])) == 1
+
+
+async def test_publisher_sees_only_own_cases_in_queue(stage, publisher, rival):
+    own = Product(publisher=publisher, slug="own")
+    other = Product(publisher=rival, slug="other")
+    await stage.submit(own, uuid.uuid4())
+    await stage.submit(other, uuid.uuid4())
+
+    response = await stage.client.get("/cases", headers=stage.headers(publisher.user))
+
+    assert [case["slug"] for case in response.json()["items"]] == ["own"]
