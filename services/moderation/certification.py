@@ -1,10 +1,10 @@
 """Certification badges: a publisher's request, the conditions, a reviewer's grant, withdrawal.
 
 A product qualifies while its listing is live and its live version's images pass the
-best-practice checks (plugins also the plugin configuration checks), have no open
-Critical or Major finding that is not waived, and the listing names a support link and
-a support response time (its SLA). The publisher attests joint support and names the
-platforms it tested on. A grant re-checks every condition; a hold or a failing check on
+best-practice checks (plugins also the plugin configuration checks). Those images must
+have no open Critical or Major finding that is not waived. The listing must name a
+support link and a support response time (its SLA). The publisher attests joint support
+and names the platforms it tested on. A grant re-checks every condition; a hold or a failing check on
 a new version withdraws the badge.
 """
 

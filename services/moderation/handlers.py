@@ -1,7 +1,7 @@
 """Events the moderation service consumes, by type.
 
 Delivery is at least once and unordered across subjects, so each handler checks the
-state it changes; the time an event occurred orders what it says about a finding.
+state it changes. The time an event occurred orders the changes it reports for a finding.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from shared.events.schemas import (
     ImagePromoted,
     ProductPublished,
     ProductSubmitted,
+    ProductUnlisted,
     ScanCompleted,
     ScanFailed,
     VulnerabilityChanged,
@@ -123,6 +124,10 @@ async def on_published(session: AsyncSession, envelope: Envelope, data: ProductP
     )
 
 
+async def on_product_unlisted(session: AsyncSession, envelope: Envelope, data: ProductUnlisted) -> None:
+    await listings.record_unlisting(session, data, now=current_time(session))
+
+
 async def on_image_promoted(session: AsyncSession, envelope: Envelope, data: ImagePromoted) -> None:
     await listings.record_promotion(session, data, now=current_time(session))
 
@@ -135,5 +140,6 @@ HANDLERS: dict[str, Handler] = {
     "scanning.vulnerability.resolved": on_vulnerability_resolved,
     "catalog.product.published": on_published,
     "catalog.version.published": on_published,
+    "catalog.product.unlisted": on_product_unlisted,
     "licensing.image.promoted": on_image_promoted,
 }

@@ -1,4 +1,4 @@
-"""Which images are live: a read model built from catalog's publication events.
+"""Read model of the live images of each listing, built from catalog's publication events.
 
 On `catalog.product.published` or `catalog.version.published` the listing's live version
 becomes the published one, and its images are the digests approved in that version's
@@ -12,14 +12,15 @@ import uuid
 from datetime import datetime
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import case as case_
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.moderation import reviews, sla
 from services.moderation.findings import blocking_findings
 from services.moderation.models import ACTIVE_SLA_STATES, Listing, LiveImage, Promotion, SlaCase
-from shared.events.schemas import ImagePromoted, ProductPublished
+from shared.events.schemas import ImagePromoted, ProductPublished, ProductUnlisted
 
 log = structlog.get_logger()
 
@@ -78,6 +79,9 @@ async def record_publication(
                 "slug": excluded.slug,
                 "product_type": excluded.product_type,
                 "updated_at": excluded.updated_at,
+                # Publishing again after an unlisting makes the listing live; a hold or a
+                # revocation stays.
+                "state": case_((Listing.state == "unlisted", "live"), else_=Listing.state),
             },
             where=Listing.published_at <= excluded.published_at,
         ).returning(Listing.product_id)
@@ -130,3 +134,17 @@ async def _follow_new_version(
             case.version_id = version_id
     await session.flush()
     await sla.open_cases_for_findings(session, still_open, now=now)
+
+
+async def record_unlisting(session: AsyncSession, data: ProductUnlisted, *, now: datetime) -> None:
+    """Stop watching a product the publisher took off the store: its SLA cases close."""
+    result = await session.execute(
+        update(Listing)
+        .where(Listing.product_id == data.product_id, Listing.state.in_(sla.WATCHED_LISTING_STATES))
+        .values(state="unlisted", held_at=None, hold_ends_at=None, hold_reason=None, updated_at=now)
+    )
+    if result.rowcount != 1:
+        log.info("listing.unlisting_ignored", product_id=str(data.product_id))
+        return
+    await sla.close_cases(session, SlaCase.product_id == data.product_id, reason="unlisted", now=now)
+    log.info("listing.unlisted", product_id=str(data.product_id))

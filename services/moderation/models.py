@@ -169,7 +169,7 @@ class Listing(Base):
     product_type: Mapped[str] = mapped_column(String(20))
     live_version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # live, held or revoked.
+    # live, held, revoked or unlisted.
     state: Mapped[str] = mapped_column(String(20), index=True)
     held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hold_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -239,7 +239,7 @@ class SlaCase(Base):
     deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # fixed_version, resolved, waived, reclassified or revoked.
+    # fixed_version, resolved, waived, reclassified, unlisted or revoked.
     close_reason: Mapped[str | None] = mapped_column(String(30))
 
 

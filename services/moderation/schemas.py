@@ -71,7 +71,7 @@ class RoundOut(BaseModel):
 
 class CaseDetail(CaseSummary):
     rounds: list[RoundOut]
-    # What stops approval of the current round right now; empty when it may be approved.
+    # Reasons the current round cannot be approved now; empty when it can be.
     blockers: list[dict[str, Any]]
 
 

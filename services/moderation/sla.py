@@ -5,7 +5,7 @@ its clock starts at that moment: 72 hours for Critical, 7 days for Major by defa
 Minor findings get no case; they stay listed with the image's findings. A case closes
 when a newer published version no longer has the finding, when scanning resolves it, or
 when staff waive it or reclassify it below Major. The scheduler breaches cases whose
-deadline passed, which holds the listing.
+deadline passed, which puts the listing on hold.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ async def _open_case(
 
 
 async def close_cases(session: AsyncSession, *conditions, reason: str, now: datetime) -> list[uuid.UUID]:
-    """Close the active cases matching `conditions`, then lift holds left without a breach."""
+    """Close the active cases matching `conditions`, then lift each hold no breached case still justifies."""
     result = await session.execute(
         update(SlaCase)
         .where(SlaCase.state.in_(ACTIVE_SLA_STATES), *conditions)

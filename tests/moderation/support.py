@@ -164,11 +164,11 @@ class Stage:
                 select(outbox.c.envelope).where(outbox.c.type == event_type).order_by(outbox.c.created_at, outbox.c.seq)
             )
             envelopes = list(rows.scalars())
-        wanted = {key: str(value) for key, value in matching.items()}
+        expected = {key: str(value) for key, value in matching.items()}
         return [
             envelope["data"]
             for envelope in envelopes
-            if all(str(envelope["data"].get(key)) == value for key, value in wanted.items())
+            if all(str(envelope["data"].get(key)) == value for key, value in expected.items())
         ]
 
     # Steps of the journey.

@@ -24,10 +24,10 @@ async def test_back_and_forth_until_approval(stage, publisher):
     assert case["state"] == "in_review"
     assert case["has_critical_findings"] is True
 
-    asked = await stage.client.post(
+    question = await stage.client.post(
         f"/cases/{case['id']}/comments", json={"body": "Is the critical finding reachable?"}, headers=owner
     )
-    assert asked.status_code == 201
+    assert question.status_code == 201
 
     stage.advance(hours=2)
     requested = await stage.client.post(
@@ -90,9 +90,9 @@ async def test_approval_blocked_by_critical_until_waived(stage, product):
     await stage.scan(product, version_id, 0, image, [finding("CVE-2024-0002", "critical"), finding("CVE-2024-0003", "minor")])
     case = await stage.case_of(product)
 
-    refused = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
-    assert refused.status_code == 409
-    problem = refused.json()
+    blocked = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+    assert blocked.status_code == 409
+    problem = blocked.json()
     assert [blocker["vulnerability_id"] for blocker in problem["blockers"]] == ["CVE-2024-0002"]
     assert "CVE-2024-0002" in problem["detail"]
     assert await stage.events("moderation.review.approved") == []
@@ -116,10 +116,10 @@ async def test_approval_blocked_by_major_and_incomplete_profile(stage, product):
     await stage.scan(product, version_id, 0, digest("major"), [finding("CVE-2024-0004", "major")])
     case = await stage.case_of(product)
 
-    refused = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+    blocked = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
 
-    assert refused.status_code == 409
-    kinds = [blocker["kind"] for blocker in refused.json()["blockers"]]
+    assert blocked.status_code == 409
+    kinds = [blocker["kind"] for blocker in blocked.json()["blockers"]]
     assert kinds == ["profile_incomplete", "finding"]
 
 

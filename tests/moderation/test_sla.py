@@ -277,3 +277,19 @@ def _create_app(**options):
     from services.moderation.app import create_app
 
     return create_app(**options)
+
+
+async def test_unlisted_product_not_held(stage, product):
+    _version_id, image = await stage.publish(product)
+    await stage.detect(product, image, CRITICAL)
+    await stage.deliver(
+        "catalog.product.unlisted",
+        {"product_id": product.product_id, "organisation_id": product.publisher.organisation_id},
+    )
+
+    stage.advance(hours=72)
+    result = await run_once(stage.runtime)
+
+    assert result.breached == 0
+    [closed] = await stage.sla_cases(product, state="closed")
+    assert closed["close_reason"] == "unlisted"

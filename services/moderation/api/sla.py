@@ -192,7 +192,7 @@ async def list_image_findings(
 
 
 async def _image_belongs_to(session: AsyncSession, image_digest: str, organisations: list[uuid.UUID]) -> bool:
-    """Whether one of these organisations submitted the image or scanning attributed it to them."""
+    """Return whether one of these organisations submitted the image or scanning attributed it to them."""
     submitted = (
         select(Scan.scan_id)
         .join(ReviewCase, ReviewCase.version_id == Scan.version_id)
