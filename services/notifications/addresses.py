@@ -56,6 +56,8 @@ def check_address(address: IPAddress, *, allow_private: bool) -> None:
         raise ForbiddenAddress(address, "a cloud metadata address")
     if allow_private:
         return
+    if address.is_unspecified:
+        raise ForbiddenAddress(address, "the unspecified address, which reaches the local host")
     if address.is_loopback:
         raise ForbiddenAddress(address, "a loopback address")
     if address.is_link_local:

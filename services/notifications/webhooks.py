@@ -88,7 +88,7 @@ async def webhooks_for_topic(
         .where(
             Webhook.organisation_id == organisation_id,
             Webhook.active.is_(True),
-            Webhook.topics.any(topic.value),
+            Webhook.topics.contains([topic.value]),
         )
         .order_by(Webhook.created_at, Webhook.id)
     )
