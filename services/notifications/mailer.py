@@ -52,6 +52,7 @@ async def send_over_smtp(message: Message, settings: NotificationsSettings) -> S
             use_tls=settings.smtp_security == "tls",
             start_tls=True if settings.smtp_security == "starttls" else False,
             timeout=settings.smtp_timeout_seconds,
+            local_hostname=settings.smtp_helo_hostname or None,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [error.code for error in exc.recipients]

@@ -24,6 +24,8 @@ class NotificationsSettings(ServiceSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Wharf <notifications@wharf.localhost>"
+    # Name sent in EHLO; empty means the machine's fully qualified name (socket.getfqdn()).
+    smtp_helo_hostname: str = ""
 
     # Public address of this service's API, used in unsubscribe links.
     api_url: str = "http://127.0.0.1:8080/api/notifications"

@@ -45,6 +45,14 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        # Addresses the server rejects for good, as a server does for an unknown mailbox.
+        self.rejected: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # aiosmtpd handler hook
+        if address in self.rejected:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -70,11 +78,12 @@ class SmtpServer:
 
 
 @contextlib.contextmanager
-def smtp_server():
+def smtp_server(port: int | None = None):
     """Run an aiosmtpd server on 127.0.0.1 in its own thread."""
     collector = _Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    port = port or free_port()
+    # A fixed server name keeps aiosmtpd from looking up the machine's name in DNS.
+    controller = Controller(collector, hostname="127.0.0.1", port=port, server_hostname="smtp.test")
     controller.start()
     try:
         yield SmtpServer(host="127.0.0.1", port=port, collector=collector)
@@ -146,6 +155,7 @@ def settings(**overrides) -> NotificationsSettings:
         "api_url": "http://testserver",
         "store_url": "http://store.test",
         "smtp_security": "none",
+        "smtp_helo_hostname": "notifications.test",
         "email_retry_delays": [60.0, 300.0],
         "webhook_retry_delays": [10.0, 60.0, 600.0],
     }
