@@ -2,7 +2,7 @@
 
 Only globally routable addresses are allowed unless the operator allows non-public ones.
 A hostname is resolved and every address it resolves to is checked, at registration and
-again before each delivery, and the request goes to a checked address, so a DNS answer
+again before each delivery. The request then goes to a checked address, so a DNS record
 that changes in between cannot point a delivery at an internal host.
 """
 
@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Cloud instance metadata endpoints, refused even when non-public addresses are allowed:
-# AWS, GCP, Azure and OpenStack use 169.254.169.254; AWS also answers on fd00:ec2::254
-# (IPv6) and 169.254.170.2 (ECS task credentials); Alibaba Cloud uses 100.100.100.200.
+# Cloud instance metadata endpoints, refused even when non-public addresses are allowed.
+# AWS, GCP, Azure and OpenStack use 169.254.169.254. AWS also serves metadata on
+# fd00:ec2::254 (IPv6) and task credentials on 169.254.170.2 (ECS). Alibaba Cloud uses
+# 100.100.100.200.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(address)
     for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
@@ -30,7 +31,7 @@ class AddressNotAllowed(ValueError):
 
 
 class ForbiddenAddress(AddressNotAllowed):
-    """One address that is not allowed; `reason` is the kind of address, e.g. "a loopback address"."""
+    """An address that is not allowed, with its kind in `reason` (e.g. "a loopback address")."""
 
     def __init__(self, address: IPAddress, reason: str) -> None:
         super().__init__(f"{address} is {reason}")
@@ -69,7 +70,7 @@ def check_address(address: IPAddress, *, allow_private: bool) -> None:
 
 
 def split_url(url: str, *, require_https: bool) -> tuple[str, str, int]:
-    """Return (scheme, hostname, port) of a webhook URL; raise AddressNotAllowed if unusable."""
+    """Return (scheme, hostname, port) of a webhook URL, or raise AddressNotAllowed if unusable."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -89,7 +90,7 @@ def split_url(url: str, *, require_https: bool) -> tuple[str, str, int]:
 
 
 async def resolve_target(url: str, *, allow_private: bool, require_https: bool) -> ResolvedTarget:
-    """Resolve the URL's host and check every address; raise AddressNotAllowed on any bad one."""
+    """Resolve the URL's host and check every address, raising AddressNotAllowed on any bad one."""
     scheme, hostname, port = split_url(url, require_https=require_https)
 
     try:
@@ -106,7 +107,7 @@ async def resolve_target(url: str, *, allow_private: bool, require_https: bool) 
             )
         except (socket.gaierror, UnicodeError) as exc:
             raise AddressNotAllowed(f"the host {hostname!r} could not be resolved: {exc}") from None
-        # The scope suffix of an IPv6 link-local answer ("fe80::1%eth0") is not part of the address.
+        # The scope suffix of an IPv6 link-local result ("fe80::1%eth0") is not part of the address.
         unique = dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos)
         addresses = tuple(unique)
         if not addresses:

@@ -51,7 +51,7 @@ class Dispatcher:
             while True:
                 try:
                     delivered = await self.dispatch_once()
-                except Exception as exc:  # the database is unreachable; try again later
+                except Exception as exc:  # the database is unreachable, so try again later
                     self.log.warning("dispatcher.pass.failed", error=repr(exc))
                     delivered = 0
                 if delivered == self.settings.dispatch_batch_size:
@@ -68,7 +68,7 @@ class Dispatcher:
             self.log.info("dispatcher.stopped")
 
     async def dispatch_once(self) -> int:
-        """Deliver one batch of due messages; return how many were claimed."""
+        """Deliver one batch of due messages and return how many were claimed."""
         message_ids = await self._claim()
         if not message_ids:
             return 0
@@ -151,8 +151,8 @@ class Dispatcher:
                     )
                 )
             ).one()
-            # NOTE: replicas counting at the same moment can each send one more email than
-            # the limit allows; the limit is exact with a single dispatcher.
+            # NOTE: replicas counting at the same moment can each send one email more than
+            # the limit allows. The limit is exact with a single dispatcher.
             if sent_count < self.settings.rate_limit_count:
                 return False
 

@@ -112,7 +112,7 @@ async def on_membership_changed(session: AsyncSession, envelope: Envelope, data:
 
 
 async def on_product_submitted(session: AsyncSession, envelope: Envelope, data: events.ProductSubmitted) -> None:
-    # A submitted product is not listed yet; its name comes with publication.
+    # A submitted product is not listed yet, and its name comes with publication.
     existing = await read_models.find_product(session, data.product_id)
     if existing is not None:
         return

@@ -30,7 +30,7 @@ def build_email(message: Message, settings: NotificationsSettings) -> EmailMessa
     email["Subject"] = message.subject
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = make_msgid(idstring=message.id.hex, domain=_sender_domain(settings.mail_from))
-    # Tells auto-responders not to answer (RFC 3834).
+    # Tells auto-responders not to reply (RFC 3834).
     email["Auto-Submitted"] = "auto-generated"
     for name, value in message.headers.items():
         email[name] = value

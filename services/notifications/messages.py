@@ -36,7 +36,7 @@ async def queue_email(
     organisation_id: uuid.UUID | None = None,
     unsubscribe_url: str | None = None,
 ) -> uuid.UUID | None:
-    """Render and queue one email; return its id, or None when it was queued before."""
+    """Render and queue one email. Return its id, or None when it was queued before."""
     rendered = render_email(kind, {**context, "unsubscribe_url": unsubscribe_url})
     headers: dict[str, str] = {}
     if unsubscribe_url:
@@ -71,7 +71,7 @@ async def queue_webhook_call(
     data: dict[str, Any],
     event_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
-    """Queue one webhook call with a JSON body; return its id, or None when queued before."""
+    """Queue one webhook call with a JSON body. Return its id, or None when queued before."""
     runtime = session.info["runtime"]
     message_id = uuid.uuid4()
     # The body carries the message id, so a receiver can recognise a retried delivery.

@@ -56,7 +56,7 @@ class Organisation(Base):
 
 
 class Membership(Base):
-    """A user's role in an organisation; `role` is None once the member was removed.
+    """A user's role in an organisation, or None once the member was removed.
 
     `as_of` is the time of the event that set the row, so an older event arriving late
     does not undo a newer change.
@@ -136,8 +136,8 @@ class Webhook(Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), server_default="")
     topics: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
-    # NOTE: the signing secret is stored as given to the publisher, because signing needs
-    # it; encrypting it at rest with an operator key is not done yet.
+    # NOTE: the signing secret is stored in plain text because signing needs it.
+    # Encrypting it at rest with an operator key is not done yet.
     secret: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     consecutive_failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))

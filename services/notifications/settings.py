@@ -17,14 +17,14 @@ class NotificationsSettings(ServiceSettings):
     # which staff list through `GET /mailbox`.
     smtp_host: str = ""
     smtp_port: int = 587
-    # "starttls" upgrades the connection and fails if the server cannot; "tls" connects
-    # with implicit TLS (usually port 465); "none" sends in plain text.
+    # "starttls" upgrades the connection and fails if the server cannot. "tls" connects
+    # with implicit TLS (usually port 465). "none" sends in plain text.
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Wharf <notifications@wharf.localhost>"
-    # Name sent in EHLO; empty means the machine's fully qualified name (socket.getfqdn()).
+    # Name sent in EHLO. When empty, aiosmtplib sends the machine's name (socket.getfqdn()).
     smtp_helo_hostname: str = ""
 
     # Public address of this service's API, used in unsubscribe links.
@@ -41,13 +41,13 @@ class NotificationsSettings(ServiceSettings):
     # Dispatcher: seconds between passes over due messages, and messages per pass.
     dispatch_interval_seconds: float = 2.0
     dispatch_batch_size: int = 50
-    # Run the dispatcher as a background task; tests turn it off and dispatch by hand.
+    # Run the dispatcher as a background task. Tests turn it off and dispatch by hand.
     dispatcher_enabled: bool = True
     # A message claimed by a dispatcher that died is claimed again after this many seconds.
     dispatch_lease_seconds: float = 300.0
 
-    # Delays in seconds before each new attempt after a failed delivery; when they run
-    # out the message is marked failed.
+    # Delays in seconds before each new attempt after a failed delivery. When they run
+    # out, the message is marked failed.
     email_retry_delays: list[float] = Field(default_factory=lambda: [60.0, 300.0, 1800.0, 7200.0])
     webhook_retry_delays: list[float] = Field(
         default_factory=lambda: [30.0, 120.0, 600.0, 3600.0, 14400.0, 43200.0]
@@ -60,6 +60,6 @@ class NotificationsSettings(ServiceSettings):
     webhook_allow_private_addresses: bool = False
 
     # Per-recipient email rate limit: at most `rate_limit_count` emails to one address in
-    # any `rate_limit_window_seconds`; later ones wait until the window has room.
+    # any `rate_limit_window_seconds`. Later ones wait until the window has room.
     rate_limit_count: int = 20
     rate_limit_window_seconds: float = 3600.0

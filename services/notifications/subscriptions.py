@@ -132,7 +132,7 @@ def unsubscribe_token(subscription_id: uuid.UUID, secret: str) -> str:
 
 
 def read_unsubscribe_token(token: str, secret: str) -> uuid.UUID:
-    """Return the subscription id in `token`; raise BadRequest if it is malformed or forged."""
+    """Return the subscription id in `token`, or raise BadRequest if it is malformed or forged."""
     invalid = BadRequest(
         f"Invalid unsubscribe link token {token[:60]!r}: open the link from the email again"
     )

@@ -116,7 +116,7 @@ async def call_webhook(
     """POST the signed payload to `url`, connecting only to an address that passes the checks.
 
     Redirects are not followed, since a redirect could lead to an address that was never
-    checked; a 3xx answer counts as a failure.
+    checked; a 3xx response counts as a failure.
     """
     try:
         target = await resolve_target(url, allow_private=allow_private, require_https=require_https)

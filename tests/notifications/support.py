@@ -105,7 +105,7 @@ class ReceivedRequest:
 class HttpReceiver:
     port: int
     requests: list[ReceivedRequest] = field(default_factory=list)
-    # Status codes to answer, in order; 200 once they run out.
+    # Status codes to return, in order, then 200 once they run out.
     statuses: list[int] = field(default_factory=list)
 
     def url(self, path: str = "/hook") -> str:

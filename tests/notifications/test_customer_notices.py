@@ -25,9 +25,9 @@ async def test_held_listing_emails_only_subscribed_downloaders():
             product_id = await publish_product(harness, publisher)
             other_product_id = await publish_product(harness, publisher, slug="nginx")
 
-            wanted = await register(harness, "downloader-subscribed")
-            await subscribe(harness, wanted, "security", product_id)
-            await pull(harness, wanted, product_id)
+            subscribed_downloader = await register(harness, "downloader-subscribed")
+            await subscribe(harness, subscribed_downloader, "security", product_id)
+            await pull(harness, subscribed_downloader, product_id)
 
             not_subscribed = await register(harness, "downloader-only")
             await pull(harness, not_subscribed, product_id)
@@ -62,7 +62,7 @@ async def test_held_listing_emails_only_subscribed_downloaders():
             )
             await harness.dispatch()
 
-    assert smtp.recipients() == [wanted.email]
+    assert smtp.recipients() == [subscribed_downloader.email]
     warning = smtp.messages[0]
     assert warning["Subject"] == "Security warning: Redis is on hold"
     text = warning.get_body(("plain",)).get_content()

@@ -54,8 +54,8 @@ async def list_messages(
         statement = statement.where(Message.event_id == event_id)
     statement = paginate(statement, columns=[Message.created_at, Message.id], cursor=cursor, limit=limit)
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
-    return Page(items=[message_out(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    return Page(items=[message_out(row) for row in page_rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -67,7 +67,7 @@ async def list_messages(
 )
 async def get_message(message_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> MessageDetail:
     message = await session.get(Message, message_id)
-    # Staff read every message; a user reads emails addressed to them, and members read
+    # Staff read every message. A user reads emails addressed to them, and members read
     # their organisation's webhook calls. Anyone else learns nothing.
     visible = message is not None and (
         principal.is_staff
@@ -98,7 +98,7 @@ async def get_message(message_id: uuid.UUID, session: SessionDep, principal: Cur
 @router.get(
     "/mailbox",
     operation_id="notifications_list_mailbox",
-    summary="List emails kept in the local mailbox when no SMTP server is configured",
+    summary="List emails page_rows in the local mailbox when no SMTP server is configured",
     description=(
         "Staff read every address. Outside production, a signed-in user may read the "
         "mailbox of their own address, and with `WHARF_NOTIFICATIONS_MAILBOX_OPEN_READ` "
@@ -125,8 +125,8 @@ async def list_mailbox(
         statement, columns=[MailboxMessage.stored_at, MailboxMessage.id], cursor=cursor, limit=limit
     )
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.stored_at, row.id))
-    return Page(items=[MailboxMessageOut.model_validate(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.stored_at, row.id))
+    return Page(items=[MailboxMessageOut.model_validate(row) for row in page_rows], next_cursor=next_cursor)
 
 
 async def _check_mailbox_access(session, principal, request: Request, to: str | None) -> None:

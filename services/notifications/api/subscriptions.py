@@ -41,7 +41,7 @@ async def check_scope(
 ) -> None:
     """Raise NotFound unless the principal may follow `topic` of this product or organisation."""
     if scope_kind(topic) == "organisation":
-        # Publisher notices are for members only; others learn nothing about the organisation.
+        # Publisher notices are for members only, and others learn nothing about the organisation.
         require_member(principal, scope_id, allow_staff=False)
         return
 
@@ -73,8 +73,8 @@ async def list_subscriptions(
         statement, columns=[Subscription.created_at, Subscription.id], cursor=cursor, limit=limit
     )
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
-    return Page(items=[subscription_out(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    return Page(items=[subscription_out(row) for row in page_rows], next_cursor=next_cursor)
 
 
 @router.put(

@@ -98,8 +98,8 @@ async def list_webhooks(
         limit=limit,
     )
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
-    return Page(items=[WebhookOut.model_validate(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    return Page(items=[WebhookOut.model_validate(row) for row in page_rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -225,5 +225,5 @@ async def list_webhook_deliveries(
         limit=limit,
     )
     rows = list((await session.execute(statement)).scalars())
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
-    return Page(items=[message_out(row) for row in kept], next_cursor=next_cursor)
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    return Page(items=[message_out(row) for row in page_rows], next_cursor=next_cursor)
