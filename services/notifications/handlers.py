@@ -58,7 +58,7 @@ async def on_password_reset_requested(
         kind="reset_password",
         to=data.email,
         user_id=data.user_id,
-        context={"link": data.link, "expires_at": data.expires_at},
+        context={"link": data.link, "expires_at": data.expires_at, "reason": data.reason},
     )
 
 
@@ -168,7 +168,8 @@ async def on_product_unlisted(session: AsyncSession, envelope: Envelope, data: e
 
 async def on_image_pulled(session: AsyncSession, envelope: Envelope, data: events.ImagePulled) -> None:
     # Anonymous pulls and pulls outside the store cannot be notified, so they are not kept.
-    if data.user_id is None or data.product_id is None:
+    # A member of the publishing organisation pulling its own image is no customer.
+    if data.user_id is None or data.product_id is None or data.publisher_member:
         return
     await read_models.record_download(
         session, user_id=data.user_id, product_id=data.product_id, at=data.pulled_at

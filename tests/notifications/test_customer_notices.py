@@ -165,3 +165,32 @@ async def test_anonymous_pull_is_not_a_download():
             await harness.dispatch()
 
     assert customer.email not in smtp.recipients()
+
+
+async def test_publisher_member_pull_is_not_a_download():
+    with smtp_server() as smtp:
+        async with notifications(smtp_host=smtp.host, smtp_port=smtp.port) as harness:
+            publisher = await create_organisation(harness, "acme")
+            product_id = await publish_product(harness, publisher)
+            insider = await register(harness, "insider")
+            await subscribe(harness, insider, "security", product_id)
+            await harness.publish(
+                "licensing.image.pulled",
+                {
+                    "repository": "store/acme/redis",
+                    "digest": "sha256:" + "d" * 64,
+                    "user_id": insider.user.user_id,
+                    "product_id": product_id,
+                    "organisation_id": publisher.organisation_id,
+                    "publisher_member": True,
+                    "registry_event_id": uuid.uuid4().hex,
+                    "pulled_at": harness.clock.now(),
+                },
+            )
+            await harness.publish(
+                "moderation.listing.held",
+                {"product_id": product_id, "organisation_id": publisher.organisation_id, "reason": "SLA missed"},
+            )
+            await harness.dispatch()
+
+    assert insider.email not in smtp.recipients()

@@ -142,3 +142,24 @@ async def test_password_reset_and_invitation_emails():
     [invitation_mail] = invitation.json()["items"]
     assert invitation_mail["subject"] == "You are invited to join Acme Corp on Wharf"
     assert "as editor" in invitation_mail["body_text"]
+
+
+async def test_sign_up_attempt_explained_in_reset_email():
+    async with notifications() as harness:
+        await harness.publish(
+            "identity.user.password_reset_requested",
+            {
+                "user_id": uuid.uuid4(),
+                "email": "taken@example.test",
+                "link": "http://store.test/reset?token=r2",
+                "expires_at": harness.clock.now() + timedelta(hours=1),
+                "reason": "sign_up_attempt",
+            },
+        )
+        await harness.dispatch()
+        response = await harness.client.get("/mailbox?to=taken@example.test", headers=harness.headers(STAFF))
+
+    [mail] = response.json()["items"]
+    assert mail["subject"] == "Someone tried to sign up to Wharf with your address"
+    assert "already has an account" in mail["body_text"]
+    assert "http://store.test/reset?token=r2" in mail["body_text"]
