@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.moderation.models import Finding, Waiver
+from services.moderation.models import Finding, Scan, Waiver
 from shared.events.schemas import FindingRef
 
 log = structlog.get_logger()
@@ -155,6 +155,21 @@ async def replace_image_findings(
         if (row.vulnerability_id, row.package) not in listed_set
     ]
     return await resolve_findings(session, gone, occurred_at=occurred_at)
+
+
+async def reviewed_digests_of(session: AsyncSession, image_digest: str) -> list[str]:
+    """Return the digest itself and every scanned index that contains it as a platform image.
+
+    Reviews, approvals and live listings name an image by the digest scanning resolved its
+    tag to, which for a multi-platform image is the index. Vulnerability events name each
+    platform's image, so their findings are recorded under both.
+    """
+    indexes = await session.execute(
+        select(Scan.digest).where(Scan.platform_digests.contains([image_digest])).distinct()
+    )
+    # NOTE: a finding resolved on one platform image is resolved for the whole index,
+    # even when another platform image of it still has the finding.
+    return [image_digest, *sorted(digest for digest in indexes.scalars() if digest and digest != image_digest)]
 
 
 async def blocking_findings(session: AsyncSession, digests: list[str], *, now: datetime) -> list[Finding]:

@@ -58,6 +58,7 @@ async def on_scan_completed(session: AsyncSession, envelope: Envelope, data: Sca
         checks_passed=data.checks_passed,
         plugin_checks_passed=data.plugin_checks_passed,
         findings_itemised=data.findings is not None,
+        platform_digests=list(data.platform_digests or []),
         occurred_at=envelope.occurred_at,
         received_at=now,
     )
@@ -91,6 +92,7 @@ async def on_scan_failed(session: AsyncSession, envelope: Envelope, data: ScanFa
         checks_passed=None,
         plugin_checks_passed=None,
         findings_itemised=False,
+        platform_digests=[],
         occurred_at=envelope.occurred_at,
         received_at=current_time(session),
     )
@@ -98,13 +100,15 @@ async def on_scan_failed(session: AsyncSession, envelope: Envelope, data: ScanFa
 
 
 async def on_vulnerability_detected(session: AsyncSession, envelope: Envelope, data: VulnerabilityChanged) -> None:
-    keys = await findings.record_findings(
-        session,
-        image_digest=data.image_digest,
-        organisation_id=data.organisation_id,
-        findings=data.findings,
-        occurred_at=envelope.occurred_at,
-    )
+    keys = []
+    for image_digest in await findings.reviewed_digests_of(session, data.image_digest):
+        keys += await findings.record_findings(
+            session,
+            image_digest=image_digest,
+            organisation_id=data.organisation_id,
+            findings=data.findings,
+            occurred_at=envelope.occurred_at,
+        )
     # The detection may also carry a new class (a staff classification in scanning).
     rows = await findings.get_findings(session, keys)
     await sla.apply_classes(session, rows, now=current_time(session))
@@ -112,7 +116,9 @@ async def on_vulnerability_detected(session: AsyncSession, envelope: Envelope, d
 
 async def on_vulnerability_resolved(session: AsyncSession, envelope: Envelope, data: VulnerabilityChanged) -> None:
     keys = [
-        findings.FindingKey(data.image_digest, finding.vulnerability_id, finding.package) for finding in data.findings
+        findings.FindingKey(image_digest, finding.vulnerability_id, finding.package)
+        for image_digest in await findings.reviewed_digests_of(session, data.image_digest)
+        for finding in data.findings
     ]
     resolved = await findings.resolve_findings(session, keys, occurred_at=envelope.occurred_at)
     await sla.close_for_findings(session, resolved, reason="resolved", now=current_time(session))

@@ -104,6 +104,8 @@ class Scan(Base):
     plugin_checks_passed: Mapped[bool | None] = mapped_column(Boolean)
     # Whether the event listed each finding, or only the counts per class.
     findings_itemised: Mapped[bool] = mapped_column(Boolean)
+    # Digests of the platform images when `digest` is an index.
+    platform_digests: Mapped[list[str]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

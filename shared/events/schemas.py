@@ -174,6 +174,9 @@ class ScanCompleted(EventData):
     # Every open finding of the image at scan time. None when the producer sends only
     # `counts`; an empty list means the image has no findings.
     findings: list[FindingRef] | None = None
+    # When `image.digest` is an index: the digest of each platform's image, as the
+    # vulnerability events of those images name them.
+    platform_digests: list[str] | None = None
 
 
 class ScanFailed(EventData):

@@ -187,6 +187,7 @@ class Stage:
         version: str = "1.0",
         checks_passed: bool = True,
         plugin_checks_passed: bool | None = None,
+        platform_digests: list[str] | None = None,
     ) -> uuid.UUID:
         scan_id = uuid.uuid4()
         findings = findings or []
@@ -206,6 +207,7 @@ class Stage:
                 "checks_passed": checks_passed,
                 "plugin_checks_passed": plugin_checks_passed,
                 "findings": findings,
+                "platform_digests": platform_digests,
             },
         )
         return scan_id

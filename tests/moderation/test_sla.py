@@ -293,3 +293,20 @@ async def test_unlisted_product_not_held(stage, product):
     assert result.breached == 0
     [closed] = await stage.sla_cases(product, state="closed")
     assert closed["close_reason"] == "unlisted"
+
+
+async def test_platform_image_detection_starts_sla_on_index(stage, product):
+    version_id = uuid.uuid4()
+    index, amd64, arm64 = digest("index"), digest("linux/amd64"), digest("linux/arm64")
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, index, platform_digests=[amd64, arm64])
+    await stage.approve((await stage.case_of(product))["id"])
+    await stage.deliver("catalog.version.published", product.published(version_id))
+
+    await stage.detect(product, arm64, CRITICAL)
+    [case] = await stage.sla_cases(product)
+    await stage.resolve(product, arm64, CRITICAL)
+
+    assert case["image_digest"] == index
+    [closed] = await stage.sla_cases(product, state="closed")
+    assert closed["close_reason"] == "resolved"

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("checks_passed", sa.Boolean),
         sa.Column("plugin_checks_passed", sa.Boolean),
         sa.Column("findings_itemised", sa.Boolean, nullable=False),
+        sa.Column("platform_digests", JSONB, nullable=False),
         _time("occurred_at"),
         _time("received_at"),
         sa.PrimaryKeyConstraint("scan_id", name="pk_scans"),
