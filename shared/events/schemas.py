@@ -418,6 +418,10 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
 }
 
 
+# The product's own event types, fixed before any test registers a sample type.
+PRODUCT_EVENT_TYPES: frozenset[str] = frozenset(EVENT_SCHEMAS)
+
+
 def register_event_type(event_type: str, version: int, model: type[EventData]) -> None:
     """Add an event type to the registry (used by tests for their own sample events)."""
     EVENT_SCHEMAS[event_type] = (version, model)
