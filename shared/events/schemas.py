@@ -418,6 +418,11 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
 }
 
 
+for _model in {model for _version, model in EVENT_SCHEMAS.values()}:
+    # Resolve annotations that name classes defined further down this module.
+    _model.model_rebuild()
+
+
 # The product's own event types, fixed before any test registers a sample type.
 PRODUCT_EVENT_TYPES: frozenset[str] = frozenset(EVENT_SCHEMAS)
 
