@@ -139,3 +139,40 @@ class RegistryServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# Writing to a registry without a client tool, for hand-made manifests
+
+
+def push_blob(base_url: str, repository: str, data: bytes, headers: dict | None = None) -> str:
+    """Upload a blob monolithically (POST then PUT) and return its digest."""
+    import hashlib
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    started = httpx.post(f"{base_url}/v2/{repository}/blobs/uploads/", headers=headers)
+    started.raise_for_status()
+    location = httpx.URL(base_url).join(started.headers["Location"])
+    finished = httpx.put(
+        location.copy_merge_params({"digest": digest}),
+        content=data,
+        headers={**(headers or {}), "Content-Type": "application/octet-stream"},
+    )
+    finished.raise_for_status()
+    return digest
+
+
+def push_manifest(
+    base_url: str,
+    repository: str,
+    reference: str,
+    body: bytes,
+    media_type: str,
+    headers: dict | None = None,
+) -> httpx.Response:
+    """PUT a manifest and return the registry's response (not raised, so tests can read it)."""
+    return httpx.put(
+        f"{base_url}/v2/{repository}/manifests/{reference}",
+        content=body,
+        headers={**(headers or {}), "Content-Type": media_type},
+    )

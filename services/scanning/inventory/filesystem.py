@@ -100,6 +100,8 @@ class FileTree:
         if source is None or source.kind != FILE:
             raise CorruptLayer(f"hard link {path!r} points to {target!r}, which is not a file")
 
+        # NOTE: the link gets the facts extracted from the target's path. When only the link's
+        # path interests an analyser, the content has already streamed past and is not read.
         copy = Node(FILE, layer, source.mode, source.size)
         copy.facts = source.facts
         self.add(path, copy)
