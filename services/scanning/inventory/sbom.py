@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cyclonedx.factory.license import LicenseFactory
+from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component as CdxComponent
@@ -33,12 +33,13 @@ def build_sbom(
     """Return the CycloneDX 1.6 JSON document for one scanned image."""
     bom = Bom()
     repository = reference.split("@")[0]
-    bom.metadata.component = CdxComponent(
+    image = CdxComponent(
         type=ComponentType.CONTAINER,
         name=repository,
         version=digest,
         bom_ref=f"image:{digest}",
     )
+    bom.metadata.component = image
 
     if distro is not None:
         bom.components.add(
@@ -59,6 +60,9 @@ def build_sbom(
         seen.add(bom_ref)
         bom.components.add(_library(component, bom_ref))
 
+    # Everything found is installed in the image; how packages depend on each other is not
+    # recorded, so the graph has one level.
+    bom.register_dependency(image, bom.components)
     return JsonV1Dot6(bom).output_as_string(indent=2)
 
 
