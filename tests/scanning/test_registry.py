@@ -17,7 +17,7 @@ from services.scanning.inventory.scanner import Scanner
 from tests.scanning.conftest import GZIP_LAYER, push_image, scanner_for
 from tests.scanning.layerkit import digest_of, file, gzipped, tar
 from tests.support.registry import RegistryServer, push_blob, push_manifest
-from tests.support.tokens import TokenIssuer, TokenServer
+from tests.support.registry_tokens import TokenIssuer, TokenServer
 
 OS_RELEASE = "ID=alpine\nVERSION_ID=3.20.1\n"
 APK_DB = "P:musl\nV:1.2.5-r0\nA:x86_64\no:musl\nL:MIT\n\n"

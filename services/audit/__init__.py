@@ -1,0 +1,1 @@
+"""Wharf Audit service."""

@@ -1,0 +1,5 @@
+"""HTTP routes of the billing service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["billing"])

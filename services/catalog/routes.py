@@ -1,0 +1,5 @@
+"""HTTP routes of the catalog service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["catalog"])

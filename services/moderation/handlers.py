@@ -1,0 +1,5 @@
+"""Events the moderation service consumes, by type."""
+
+from shared.events import Handler
+
+HANDLERS: dict[str, Handler] = {}

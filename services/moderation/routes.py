@@ -1,0 +1,5 @@
+"""HTTP routes of the moderation service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["moderation"])

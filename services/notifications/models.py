@@ -1,0 +1,9 @@
+"""Tables of the notifications database."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import make_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()

@@ -1,0 +1,93 @@
+"""Keyset (cursor) pagination: stable pages that do not shift when rows are added."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import DateTime, Select, and_, or_
+from sqlalchemy import Uuid as UuidType
+from sqlalchemy.sql.elements import ColumnElement
+
+from shared.errors import BadRequest
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, columns: list[ColumnElement]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("wrong shape")
+        return [_typed(value, column) for value, column in zip(values, columns, strict=True)]
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"Invalid cursor {cursor[:80]!r}: use the next_cursor of a previous page") from exc
+
+
+def _typed(value: Any, column: ColumnElement) -> Any:
+    if value is None:
+        return None
+    if isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, UuidType):
+        return uuid.UUID(value)
+    return value
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"Invalid limit {limit}: it must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def paginate(
+    stmt: Select, *, columns: list[ColumnElement], cursor: str | None, limit: int, descending: bool = True
+) -> Select:
+    """Order `stmt` by `columns` (the last one unique) and start after `cursor`.
+
+    Fetches one row more than `limit`, which `finish_page` uses to decide whether a next
+    page exists.
+    """
+    if cursor:
+        values = decode_cursor(cursor, columns)
+        stmt = stmt.where(_after(columns, values, descending))
+    order = [column.desc() if descending else column.asc() for column in columns]
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def _after(columns, values, descending):
+    # (a, b) < (x, y) written out, which works for any column types and directions.
+    clauses = []
+    for index, column in enumerate(columns):
+        equal_prefix = [columns[i] == values[i] for i in range(index)]
+        beyond = column < values[index] if descending else column > values[index]
+        clauses.append(and_(*equal_prefix, beyond))
+    return or_(*clauses)
+
+
+def finish_page(rows: list[Any], *, limit: int, key) -> tuple[list[Any], str | None]:
+    """Cut the extra row and build the cursor from the last row kept (`key(row)` gives its values)."""
+    if len(rows) <= limit:
+        return rows, None
+    kept = rows[:limit]
+    return kept, encode_cursor(list(key(kept[-1])))
