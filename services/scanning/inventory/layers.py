@@ -8,11 +8,9 @@ analyser asks for, and bounded by the safety limits.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import tarfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -38,13 +36,20 @@ from services.scanning.inventory.filesystem import (
     split_path,
 )
 from services.scanning.inventory.limits import Limits
+from services.scanning.inventory.tarstream import TarEntry, TarReader
 
 log = structlog.get_logger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_CHUNK = 1024 * 1024
-TAR_END_MARKER = 2 * tarfile.BLOCKSIZE
+# Bounds the output of one decompression call, so a bomb is caught by the size limit
+# before it fills memory. zstd cannot bound its output per call, so its input is fed in
+# small slices instead: one zstd block of 128 KiB can come from 4 bytes, so 2 KiB of input
+# yields at most 64 MiB.
+GZIP_OUTPUT_CHUNK = 4 * 1024 * 1024
+ZSTD_INPUT_SLICE = 2048
+ZSTD_OUTPUT_BATCH = 1024 * 1024
 
 
 class FileAnalyser(Protocol):
@@ -81,90 +86,114 @@ class LayerStats:
     compressed_bytes: int
     decompressed_bytes: int
     entries: int
-    diff_id: str | None  # sha256 of the uncompressed tar, when requested
+    diff_id: str  # sha256 of the uncompressed tar, computed only when verified
 
 
-class _DigestingReader:
-    """Read a raw blob while hashing it and counting its bytes."""
+class _BlobStream:
+    """The raw blob as chunks, hashed and counted as they are read."""
 
     def __init__(self, raw: BinaryIO, algorithm: str):
         self._raw = raw
         self.hash = hashlib.new(algorithm)
         self.size = 0
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.hash.update(data)
-        self.size += len(data)
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-
-class _CountingReader:
-    """Read the decompressed tar stream, enforcing the decompressed-size limit."""
-
-    def __init__(self, stream: BinaryIO, budget: ScanBudget, subject: str, diff_id: bool):
-        self._stream = stream
-        self._budget = budget
-        self._subject = subject
-        self.size = 0
-        self.hash = hashlib.sha256() if diff_id else None
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        self.size += len(data)
-        self._budget.count_bytes(len(data), self._subject)
-        if self.hash is not None:
-            self.hash.update(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(READ_CHUNK):
-            pass
+    def chunks(self) -> Iterator[bytes]:
+        while True:
+            chunk = self._raw.read(READ_CHUNK)
+            if not chunk:
+                return
+            self.hash.update(chunk)
+            self.size += len(chunk)
+            yield chunk
 
 
-class _PeekableReader:
-    """A reader that lets the caller look at the first bytes to sniff the compression."""
-
-    def __init__(self, raw: _DigestingReader):
-        self._raw = raw
-        self._head = b""
-
-    def peek(self, size: int) -> bytes:
-        while len(self._head) < size:
-            data = self._raw.read(size - len(self._head))
-            if not data:
-                break
-            self._head += data
-        return self._head
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0 or size >= len(self._head):
-                head, self._head = self._head, b""
-                rest = self._raw.read(-1 if size < 0 else size - len(head))
-                return head + rest
-            head, self._head = self._head[:size], self._head[size:]
-            return head
-        return self._raw.read(size)
-
-    def readable(self) -> bool:
-        return True
-
-
-def decompressing_stream(raw: _PeekableReader) -> BinaryIO:
-    """Wrap a blob in a decompressor chosen by its first bytes, not by its media type.
+def _decompressed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Decompress by the magic number of the first bytes, not by the declared media type.
 
     Registries and `docker save` disagree on media types, but the magic numbers do not lie.
+    Raises `CorruptLayer` when a compressed stream stops before its end.
     """
-    head = raw.peek(4)
-    if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if head.startswith(ZSTD_MAGIC):
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    return raw
+    first = next(chunks, b"")
+    while 0 < len(first) < 4:
+        more = next(chunks, b"")
+        if not more:
+            break
+        first += more
+    if first.startswith(GZIP_MAGIC):
+        yield from _gunzip(first, chunks)
+    elif first.startswith(ZSTD_MAGIC):
+        yield from _unzstd(first, chunks)
+    else:
+        if first:
+            yield first
+        yield from chunks
+
+
+def _gunzip(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    decompressor = zlib.decompressobj(wbits=31)
+    pending = first
+    while True:
+        while pending:
+            output = decompressor.decompress(pending, GZIP_OUTPUT_CHUNK)
+            if output:
+                yield output
+            if decompressor.eof:
+                # A gzip file may hold several members one after another.
+                pending = decompressor.unused_data
+                if pending:
+                    decompressor = zlib.decompressobj(wbits=31)
+                continue
+            pending = decompressor.unconsumed_tail
+        pending = next(chunks, b"")
+        if not pending:
+            break
+    if not decompressor.eof:
+        raise CorruptLayer("gzip stream is truncated: it ends before its last member does")
+
+
+def _unzstd(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    batch: list[bytes] = []
+    batched = 0
+    chunk = first
+    while chunk:
+        view = memoryview(chunk)
+        for start in range(0, len(view), ZSTD_INPUT_SLICE):
+            output = decompressor.decompress(view[start : start + ZSTD_INPUT_SLICE])
+            if decompressor.eof:
+                # Another frame may follow; zstandard returns its input as unused_data.
+                rest = decompressor.unused_data + view[start + ZSTD_INPUT_SLICE :].tobytes()
+                decompressor = zstandard.ZstdDecompressor().decompressobj()
+                if output:
+                    batch.append(output)
+                yield from batch
+                batch, batched = [], 0
+                chunk = rest or next(chunks, b"")
+                break
+            if output:
+                batch.append(output)
+                batched += len(output)
+                if batched >= ZSTD_OUTPUT_BATCH:
+                    yield b"".join(batch)
+                    batch, batched = [], 0
+        else:
+            chunk = next(chunks, b"")
+            continue
+        if not chunk:
+            return
+    if batch:
+        yield b"".join(batch)
+    raise CorruptLayer("zstd stream is truncated: it ends inside a frame")
+
+
+def _counted(
+    chunks: Iterator[bytes], budget: ScanBudget, subject: str, digest: hashlib._Hash | None
+) -> Iterator[bytes]:
+    for chunk in chunks:
+        budget.count_bytes(len(chunk), subject)
+        if digest is not None:
+            digest.update(chunk)
+        yield chunk
 
 
 def read_layer(
@@ -188,74 +217,52 @@ def read_layer(
         raise ValueError("read_layer needs the blob digest or the diff id to verify the layer")
     subject = f"layer {index} ({digest or diff_id})"
     algorithm, _, expected = (digest or "sha256:").partition(":")
-    digesting = _DigestingReader(raw, algorithm)
+    blob = _BlobStream(raw, algorithm)
+    uncompressed_hash = hashlib.sha256() if diff_id is not None else None
+    decompressed_before = budget.decompressed_bytes
 
     try:
-        stream = _CountingReader(
-            decompressing_stream(_PeekableReader(digesting)), budget, subject, diff_id is not None
-        )
-        entries = _apply_tar(stream, index, tree, analysers, budget)
+        reader = TarReader(_counted(_decompressed(blob.chunks()), budget, subject, uncompressed_hash))
+        entries = 0
+        for entry in reader:
+            entries += 1
+            budget.count_entry(entry.name)
+            _apply_entry(reader, entry, index, tree, analysers, budget.limits)
+        if not reader.ended_with_marker:
+            raise CorruptLayer("tar stream is truncated: it ends without the end-of-archive marker")
         # Drain to the end: a truncated compressed stream only shows itself there, and the
         # digest covers every byte of the blob.
-        stream.drain()
-        while digesting.read(READ_CHUNK):
-            pass
-    except InventoryError:
+        reader.drain()
+    except InventoryError as error:
+        if isinstance(error, CorruptLayer):
+            raise CorruptLayer(f"{subject} is corrupt or truncated: {error}") from error
         raise
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError, tarfile.TarError) as error:
+    except (OSError, zlib.error, zstandard.ZstdError) as error:
         raise CorruptLayer(f"{subject} is corrupt or truncated: {error}") from error
 
-    if digest is not None and digesting.hash.hexdigest() != expected:
-        raise DigestMismatch(
-            f"{subject} hashes to {algorithm}:{digesting.hash.hexdigest()}, not {digest}"
-        )
-    actual_diff_id = f"sha256:{stream.hash.hexdigest()}" if stream.hash is not None else None
+    if digest is not None and blob.hash.hexdigest() != expected:
+        raise DigestMismatch(f"{subject} hashes to {algorithm}:{blob.hash.hexdigest()}, not {digest}")
+    actual_diff_id = f"sha256:{uncompressed_hash.hexdigest()}" if uncompressed_hash else ""
     if diff_id is not None and actual_diff_id != diff_id:
         raise DigestMismatch(f"{subject} uncompressed hashes to {actual_diff_id}, not {diff_id}")
 
     return LayerStats(
-        compressed_bytes=digesting.size,
-        decompressed_bytes=stream.size,
+        compressed_bytes=blob.size,
+        decompressed_bytes=budget.decompressed_bytes - decompressed_before,
         entries=entries,
         diff_id=actual_diff_id,
     )
 
 
-def _apply_tar(
-    stream: _CountingReader,
-    index: int,
-    tree: FileTree,
-    analysers: Sequence[FileAnalyser],
-    budget: ScanBudget,
-) -> int:
-    archive = tarfile.open(fileobj=stream, mode="r|")
-    entries = 0
-    for member in archive:
-        entries += 1
-        budget.count_entry(member.name)
-        _apply_entry(archive, member, index, tree, analysers, budget.limits)
-
-    # tarfile ends quietly when the data stops at an entry boundary, so a truncated tar is
-    # only visible as a missing end-of-archive marker: two zero blocks after the last entry.
-    end = archive.offset
-    stream.drain()
-    if stream.size < end + TAR_END_MARKER:
-        raise CorruptLayer(
-            f"layer {index} tar stream is truncated: it ends at byte {stream.size} "
-            f"without the end-of-archive marker"
-        )
-    return entries
-
-
 def _apply_entry(
-    archive: tarfile.TarFile,
-    member: tarfile.TarInfo,
+    reader: TarReader,
+    entry: TarEntry,
     index: int,
     tree: FileTree,
     analysers: Sequence[FileAnalyser],
     limits: Limits,
 ) -> None:
-    parts = split_path(member.name)
+    parts = split_path(entry.name)
     if not parts:
         return  # the root directory itself
     directory = "/" + "/".join(parts[:-1])
@@ -272,39 +279,36 @@ def _apply_entry(
             tree.whiteout(directory, hidden, index)
         return
 
-    if member.isdir():
-        tree.add(path, Node(DIRECTORY, index, member.mode))
-    elif member.issym():
-        tree.add(path, Node(SYMLINK, index, member.mode, target=member.linkname))
-    elif member.islnk():
-        if member.linkname.startswith("/"):
-            raise UnsafePath(f"hard link {member.name!r} has the absolute target {member.linkname!r}")
-        target = "/" + "/".join(split_path(member.linkname))
+    if entry.is_dir():
+        tree.add(path, Node(DIRECTORY, index, entry.mode))
+    elif entry.is_symlink():
+        tree.add(path, Node(SYMLINK, index, entry.mode, target=entry.linkname))
+    elif entry.is_hardlink():
+        if entry.linkname.startswith("/"):
+            raise UnsafePath(f"hard link {entry.name!r} has the absolute target {entry.linkname!r}")
+        target = "/" + "/".join(split_path(entry.linkname))
         tree.link(path, target, index)
-    elif member.isreg():
-        node = Node(FILE, index, member.mode, member.size)
-        node.facts = _extract_facts(archive, member, path, analysers, limits)
+    elif entry.is_regular():
+        node = Node(FILE, index, entry.mode, entry.size)
+        node.facts = _extract_facts(reader, entry, path, analysers, limits)
         tree.add(path, node)
     else:
-        tree.add(path, Node(OTHER, index, member.mode))
+        tree.add(path, Node(OTHER, index, entry.mode))
 
 
 def _extract_facts(
-    archive: tarfile.TarFile,
-    member: tarfile.TarInfo,
+    reader: TarReader,
+    entry: TarEntry,
     path: str,
     analysers: Sequence[FileAnalyser],
     limits: Limits,
 ) -> dict[str, object] | None:
-    interested = [a for a in analysers if a.wants(path, member.mode, member.size)]
+    interested = [a for a in analysers if a.wants(path, entry.mode, entry.size)]
     if not interested:
         return None
 
-    limits.check("max_file_bytes", member.size, path)
-    handle = archive.extractfile(member)
-    data = handle.read() if handle is not None else b""
-    if len(data) != member.size:
-        raise CorruptLayer(f"file {path!r} is truncated: {len(data)} of {member.size} bytes")
+    limits.check("max_file_bytes", entry.size, path)
+    data = reader.read_data()
 
     facts = {}
     for analyser in interested:

@@ -281,38 +281,45 @@ class Scanner:
         for path, node in sorted(tree.with_facts(), key=lambda item: item[0]):
             for analyser_name, facts in node.facts.items():
                 analyser = by_name[analyser_name]
-                history = tree.history.get(path, [])
-                for package in analyser.packages(path, facts, distro):
-                    layer = _introduced_in(package, node.layer, history, analyser, path, distro)
+                found = analyser.packages(path, facts, distro)
+                if not found:
+                    continue
+                earlier = _earlier_keys(analyser, path, node.layer, tree.history.get(path, []), distro)
+                for package in found:
+                    layer = node.layer
+                    for observed_layer, keys in earlier:
+                        if package.key not in keys:
+                            break
+                        layer = observed_layer
                     components.append(_component(package, path, layer_refs[layer]))
         return components
 
 
-def _introduced_in(
-    package: Package,
-    top_layer: int,
-    history: list[Observation],
+def _earlier_keys(
     analyser: Analyser,
     path: str,
+    top_layer: int,
+    history: list[Observation],
     distro: Distro | None,
-) -> int:
-    """Return the lowest layer from which `package` was present at `path` without a break.
+) -> list[tuple[int, frozenset[str]]]:
+    """Return, newest first, the package keys seen at `path` in layers below `top_layer`.
 
     A package database is rewritten whenever any package changes, so the layer that last
-    wrote the file is not the layer that introduced each package in it.
+    wrote the file is not the layer that introduced each package in it: a package was
+    introduced by the lowest layer of the unbroken run of writes that list it. A removal
+    ends the run with an empty set.
     """
-    layer = top_layer
+    earlier = []
     for observation in reversed(history):
-        if observation.layer > layer:
+        if observation.layer >= top_layer:
             continue
         facts = observation.facts.get(analyser.name) if observation.facts else None
         if facts is None:
+            earlier.append((observation.layer, frozenset()))
             break
-        keys = {found.key for found in analyser.packages(path, facts, distro)}
-        if package.key not in keys:
-            break
-        layer = observation.layer
-    return layer
+        keys = frozenset(package.key for package in analyser.packages(path, facts, distro))
+        earlier.append((observation.layer, keys))
+    return earlier
 
 
 def _component(package: Package, path: str, layer: LayerRef) -> Component:
