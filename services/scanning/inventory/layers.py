@@ -9,6 +9,8 @@ analyser asks for, and bounded by the safety limits.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -50,6 +52,9 @@ READ_CHUNK = 1024 * 1024
 GZIP_OUTPUT_CHUNK = 4 * 1024 * 1024
 ZSTD_INPUT_SLICE = 2048
 ZSTD_OUTPUT_BATCH = 1024 * 1024
+# Decompressed chunks waiting for the tar reader; bounds the memory of the pipeline.
+PREFETCH_CHUNKS = 8
+_END = object()
 
 
 class FileAnalyser(Protocol):
@@ -196,6 +201,48 @@ def _counted(
         yield chunk
 
 
+def _prefetched(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run `chunks` (download, hash, decompress) in a thread ahead of the tar reader.
+
+    zlib, zstd and hashlib release the GIL, so on two cores decompression overlaps the
+    pure-Python tar parsing. Errors raised in the thread are raised again here.
+    """
+    pipe: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_END)
+        except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
+            put(error)
+
+    thread = threading.Thread(target=produce, name="layer-decompress", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = pipe.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def read_layer(
     raw: BinaryIO,
     *,
@@ -222,7 +269,9 @@ def read_layer(
     decompressed_before = budget.decompressed_bytes
 
     try:
-        reader = TarReader(_counted(_decompressed(blob.chunks()), budget, subject, uncompressed_hash))
+        reader = TarReader(
+            _prefetched(_counted(_decompressed(blob.chunks()), budget, subject, uncompressed_hash))
+        )
         entries = 0
         for entry in reader:
             entries += 1
