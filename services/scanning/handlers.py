@@ -26,7 +26,7 @@ async def on_product_submitted(
 
     Pinning at submission means a later push to the same tag does not change what is
     reviewed. A reference that is invalid, outside the organisation's staging namespace or
-    missing from the registry fails that tier's scan at once; a registry outage raises, so
+    missing from the registry fails that tier's scan at once. A registry outage raises, so
     the bus retries the event.
     """
     runtime = session.info["runtime"]

@@ -1,9 +1,9 @@
 """Tables of the scanning database.
 
 A scan is one request to inventory one image reference. It yields one scanned image per
-platform (one for a plain manifest, several for an index), and each image keeps its
-layers, the components each layer introduced and its best-practice check results, so
-later feed updates can re-match stored inventories without pulling again.
+platform: one for a plain manifest, several for an index. Each image keeps its layers,
+the components each layer introduced and its best-practice check results, so later feed
+updates can re-match stored inventories without pulling again.
 """
 
 from __future__ import annotations

@@ -134,9 +134,9 @@ async def list_components(
         statement = statement.where(ScannedComponent.ecosystem == ecosystem)
     statement = paginate(statement, columns=[ScannedComponent.id], cursor=cursor, limit=limit, descending=False)
     rows = (await session.execute(statement)).all()
-    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: [row[0].id])
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: [row[0].id])
     return ComponentPage(
-        items=[ComponentOut.of(component, digest) for component, digest in kept],
+        items=[ComponentOut.of(component, digest) for component, digest in page_rows],
         next_cursor=next_cursor,
     )
 

@@ -236,7 +236,7 @@ def test_truncated_tar_inside_valid_gzip_rejected():
     layer = tar(file("a", b"x" * 5000), file("b", b"y" * 5000))
 
     with pytest.raises(CorruptLayer, match="end-of-archive marker"):
-        # Cut where the second entry's header would start: tarfile alone sees a clean end.
+        # Cut where the second entry's header would start, where tarfile finds a clean end.
         apply(gzipped(layer[: 512 + 5120]))
 
 

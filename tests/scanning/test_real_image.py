@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from services.scanning.components import Ecosystem
@@ -62,6 +66,29 @@ def test_real_image_go_binary_build_info(scan, real_image):
     # library of its toolchain is the only Go component (as `go version -m` shows).
     assert found == {("stdlib", real_image.go_toolchain.removeprefix("go"), real_image.go_binary)}
     assert {c.layer.index for c in of(scan, Ecosystem.GO)} == {2}
+
+
+def test_real_image_go_constants_match_toolchain(real_image):
+    # The expected build info is stated in tests/support/images.py. Where a Go toolchain is
+    # installed (Debian package golang-go), `go version -m` must print the same. Without
+    # one, the raw bytes after the build info header are checked instead.
+    go = shutil.which("go")
+    if go is None:
+        data = Path(real_image.go_binary).read_bytes()
+        start = data.find(b"\xff Go buildinf:")
+        region = data[start : start + 4096]
+        assert start > 0
+        assert real_image.go_toolchain.encode() in region[:64]
+        assert f"path\t{images.GO_BINARY_PACKAGE_PATH}\n".encode() in region
+        assert b"\nmod\t" not in region
+        return
+    output = subprocess.run([go, "version", "-m", real_image.go_binary], check=True,
+                            capture_output=True, text=True).stdout
+    lines = [line.split("\t") for line in output.splitlines()[1:]]
+
+    assert output.splitlines()[0].endswith(f": {real_image.go_toolchain}")
+    assert ["", "path", images.GO_BINARY_PACKAGE_PATH] in lines
+    assert not [line for line in lines if line[1] in ("mod", "dep")]
 
 
 def test_real_image_nothing_else_found(scan, real_image):

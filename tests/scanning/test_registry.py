@@ -166,5 +166,5 @@ def test_wrong_credentials_reported(tmp_path):
         client = RegistryClient(secured.url, credentials=Credentials("scanner", "wrong"),
                                 allowed_hosts=(f"127.0.0.1:{tokens.port}",))
 
-        with pytest.raises(RegistryError, match="refused scope 'repository:staging/acme/app:pull' with HTTP 401"):
+        with pytest.raises(RegistryError, match="scope 'repository:staging/acme/app:pull' failed with HTTP 401"):
             client.get_manifest("staging/acme/app", "1")

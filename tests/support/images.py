@@ -48,8 +48,8 @@ WHEELS: tuple[tuple[str, str], ...] = (
 )
 GO_BINARY = "/usr/bin/docker-registry"
 # Build info of /usr/bin/docker-registry 2.8.2+ds1-1 in Debian bookworm, as `go version -m`
-# prints it: Debian builds in GOPATH mode, so the binary names its package path but no
-# module and no dependencies. Only the Go standard library is a versioned component.
+# of golang-go 1.19 prints it. Debian builds in GOPATH mode, so the binary names its package
+# path but no module and no dependencies. Only the Go standard library is versioned.
 GO_BINARY_TOOLCHAIN = "go1.19.8"
 GO_BINARY_PACKAGE_PATH = "github.com/docker/distribution/cmd/registry"
 REMOVED_DEBIAN_PACKAGE = "hostname"
@@ -193,9 +193,10 @@ def _file_info(name: str, size: int, mode: int = 0o644) -> tarfile.TarInfo:
 def removal_layer(rootfs: Path, package: str, whited_out: tuple[str, ...]) -> tuple[bytes, bytes]:
     """Return a layer removing a Debian package from the rootfs, and the new status file.
 
-    The layer whites out each regular file and symlink the package owns (found by their real
-    path, because bookworm has merged /usr), the package's dpkg info files, and each folder
-    in `whited_out`; it then writes the dpkg status file without the package's entry.
+    The layer whites out each regular file and symlink the package owns, the package's dpkg
+    info files and each folder in `whited_out`. Owned files are found by their real path,
+    because bookworm has merged /usr. The layer then writes the dpkg status file without the
+    package's entry.
     """
     owned = (rootfs / "var/lib/dpkg/info" / f"{package}.list").read_text().splitlines()
     removed: set[str] = set()

@@ -1,7 +1,7 @@
 """Run the real Distribution registry (/usr/bin/docker-registry) for tests.
 
 `RegistryServer` writes a config into a folder of its own, starts the registry on a free
-127.0.0.1 port, waits until ``/v2/`` answers and stops it by PID. Authentication is off
+127.0.0.1 port, waits until ``/v2/`` responds and stops it by PID. Authentication is off
 unless `TokenAuth` is given; then the registry expects bearer tokens signed by a key whose
 certificate is in `rootcertbundle`.
 

@@ -1,7 +1,7 @@
 """Uploaded image archives: `docker save` output and OCI image layout tarballs.
 
-The archive stays a tar file in the service's own storage; its blobs are read in place
-through `tarfile`, never unpacked. An archive holding both ``index.json`` and
+The archive stays a tar file in the service's own storage, and its blobs are read in
+place through `tarfile`, never unpacked. An archive holding both ``index.json`` and
 ``manifest.json`` (Docker 25 and later write both) is read as an OCI layout, because that
 names every blob by digest. The older `docker save` format records only the uncompressed
 digests (diff ids) of its layers, and those are what its layers are verified against.

@@ -20,7 +20,7 @@ class ReferenceRejected(InventoryError):
 
 
 class RegistryError(InventoryError):
-    """The registry answered with an error or with something that is not an image."""
+    """The registry returned an error or something that is not an image."""
 
     code = "registry-error"
 

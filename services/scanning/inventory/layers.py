@@ -3,7 +3,7 @@
 The compressed bytes are hashed as they are read and checked against the digest that
 names the blob once the stream is drained, so a tampered blob fails the scan. Each tar
 entry is applied to the tree at once. File content is read only for the paths an
-analyser asks for, and bounded by the safety limits.
+analyser requests, within the safety limits.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class ScanBudget:
 
 @dataclass(frozen=True, slots=True)
 class LayerStats:
-    """What reading one layer cost: sizes in bytes and the number of tar entries."""
+    """Cost of reading one layer: sizes in bytes and the number of tar entries."""
 
     compressed_bytes: int
     decompressed_bytes: int

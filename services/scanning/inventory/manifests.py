@@ -155,10 +155,19 @@ def select_manifests(index: ImageIndex, platforms: list[Platform] | None) -> lis
             continue
         if descriptor.annotations.get("vnd.docker.reference.type") == "attestation-manifest":
             continue
-        if platforms is not None and platform not in platforms:
+        if platforms is not None and not any(_matches(wanted, platform) for wanted in platforms):
             continue
         selected.append(descriptor)
     return selected
+
+
+def _matches(requested: Platform, actual: Platform | None) -> bool:
+    """Match a requested platform; one without a variant accepts every variant."""
+    if actual is None:
+        return False
+    if (requested.os, requested.architecture) != (actual.os, actual.architecture):
+        return False
+    return not requested.variant or requested.variant == actual.variant
 
 
 def _descriptor(entry: Any) -> Descriptor:

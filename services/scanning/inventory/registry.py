@@ -2,7 +2,7 @@
 
 It speaks to one registry, the store's. A token realm or redirect pointing at any other
 host is rejected, so an image cannot steer the scanner to another address. Manifests and
-configs are read whole under their size limits and verified against their digests; layer
+configs are read whole under their size limits and verified against their digests. Layer
 blobs are streamed to the caller, which verifies them as it reads.
 """
 
@@ -167,13 +167,16 @@ class RegistryClient:
         raise RegistryError(f"too many redirects or authentication rounds for {url}")
 
     def _authorise(self, challenge: str, scope: str) -> str:
-        """Answer a WWW-Authenticate challenge and return the Authorization header value."""
+        """Respond to a WWW-Authenticate challenge and return the Authorization header value."""
         scheme, _, parameters = challenge.partition(" ")
         values = dict(_CHALLENGE_PARAMETER.findall(parameters))
 
         if scheme.lower() == "basic":
             if self._credentials is None:
-                raise RegistryError("the registry requires credentials and none are configured")
+                raise RegistryError(
+                    "the registry requires credentials and none are configured: set the "
+                    "scanner's registry username and password"
+                )
             pair = f"{self._credentials.username}:{self._credentials.password}".encode()
             return "Basic " + base64.b64encode(pair).decode("ascii")
 
@@ -193,8 +196,8 @@ class RegistryClient:
         response = self._http.get(realm, params=params, auth=auth)
         if response.status_code != 200:
             raise RegistryError(
-                f"token service {realm} refused scope {params['scope']!r} "
-                f"with HTTP {response.status_code}"
+                f"token request to {realm} for scope {params['scope']!r} failed with HTTP "
+                f"{response.status_code}; check the scanner's registry credentials"
             )
         body = response.json()
         token = body.get("token") or body.get("access_token")

@@ -305,7 +305,7 @@ def _earlier_keys(
     """Return, newest first, the package keys seen at `path` in layers below `top_layer`.
 
     A package database is rewritten whenever any package changes, so the layer that last
-    wrote the file is not the layer that introduced each package in it: a package was
+    wrote the file is not the layer that introduced each package in it. A package was
     introduced by the lowest layer of the unbroken run of writes that list it. A removal
     ends the run with an empty set.
     """

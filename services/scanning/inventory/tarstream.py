@@ -5,9 +5,9 @@ and ends quietly when the data stops at an entry boundary. Layers are large and 
 so this reader skips data by offset arithmetic over large chunks, checks each header's
 checksum and reports a stream that stops without the end-of-archive marker.
 
-Formats read: POSIX ustar with its name prefix, PAX extended headers (``path``,
-``linkpath`` and ``size``; global headers too) and GNU long names and link names, which
-covers what Docker, BuildKit, Buildah, Kaniko and GNU tar write.
+Formats read: POSIX ustar with its name prefix, PAX extended and global headers (the
+``path``, ``linkpath`` and ``size`` records), and GNU long names and link names. Those
+cover what Docker, BuildKit, Buildah, Kaniko and GNU tar write.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every analyser produces: packages found in one file, before layer attribution."""
+"""The analyser interface and its output: packages found in one file, before layer attribution."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Analyser(Protocol):
         ...
 
     def extract(self, path: str, data: bytes, limits: Limits) -> object | None:
-        """Parse the file into compact facts kept in the tree, or None if it holds none."""
+        """Parse the file into compact facts kept in the tree, or None if it contains none."""
         ...
 
     def packages(self, path: str, facts: object, distro: Distro | None) -> list[Package]:

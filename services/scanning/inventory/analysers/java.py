@@ -90,8 +90,8 @@ def _read_archive(
                 if artifact is not None:
                     artifacts.append(artifact)
             elif name.lower().endswith(ARCHIVE_SUFFIXES) and depth < MAX_NESTING:
-                # Nested archives count towards the same limit as the file that holds them,
-                # so a zip bomb of jars in jars cannot exceed it.
+                # Nested archives count towards the same limit as their outer file, so a zip
+                # bomb of jars in jars cannot exceed it.
                 budget[0] += info.file_size
                 if budget[0] > limits.max_file_bytes:
                     raise LimitExceeded("max_file_bytes", limits.max_file_bytes, f"{path}!/{name}")
