@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,6 +33,9 @@ from services.scanning.models import (
     ScanStatus,
 )
 from services.scanning.settings import ScanningSettings
+from services.scanning.vulns.assessment import ImageInventory
+from services.scanning.vulns.classification import effective_class
+from services.scanning.vulns.service import assess_inventory
 from shared.context import bind_ids
 from shared.events import emit
 
@@ -253,6 +257,7 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
     runtime = session.info["runtime"]
     components_total = 0
     checks_passed = True
+    finding_counts: Counter[str] = Counter()
     for result in results:
         image = ScannedImage(
             id=uuid.uuid4(),
@@ -299,6 +304,21 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
                 checks_passed = False
         components_total += len(result.components)
 
+        # Match the inventory against the vulnerability database now; a first scan reports
+        # its findings in the completion event rather than as detections.
+        change = await assess_inventory(
+            session,
+            ImageInventory(
+                image_id=image.id,
+                organization_id=scan.organisation_id,
+                reference=f"{_repository(scan.reference)}@{result.digest}",
+                distro=result.distro,
+                components=result.components,
+            ),
+            now=runtime.clock.now(),
+        )
+        finding_counts.update(str(effective_class(finding)) for finding in change.detected)
+
     scan.status = ScanStatus.COMPLETED
     scan.finished_at = runtime.clock.now()
     scan.lease_expires_at = None
@@ -314,6 +334,7 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
             "product_id": scan.product_id,
             "version_id": scan.version_id,
             "tier_id": scan.tier_id,
+            "counts": dict(finding_counts),
             "checks_passed": checks_passed,
             "components": components_total,
             "platforms": [result.platform for result in results],
@@ -322,6 +343,14 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
     log.info(
         "scan_completed", scan_id=str(scan.id), digest=scan.digest, components=components_total
     )
+
+
+def _repository(reference: str) -> str:
+    """Return ``host/repository`` of a reference, without its tag and digest."""
+    name = reference.split("@", 1)[0]
+    if name.rfind(":") > name.rfind("/"):
+        name = name[: name.rfind(":")]
+    return name
 
 
 def _component_row(image_id: uuid.UUID, component: Component) -> ScannedComponent:

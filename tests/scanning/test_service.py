@@ -272,3 +272,37 @@ async def _scans_of_version(service, version_id):
 
     async with service.runtime.sessionmaker() as session:
         return list(await session.scalars(select(Scan).where(Scan.version_id == version_id)))
+
+
+async def test_completed_scan_reports_findings(service, tokens, editor, real_image_reference):
+    from services.scanning.vulns.feed_import import import_feed
+    from services.scanning.vulns.osv import FEED_DIR_VARIABLE, Feed, default_feed_dir
+
+    feed = default_feed_dir() / "PyPI.zip"
+    if not feed.is_file():
+        pytest.fail(f"OSV feed {feed} not found: set {FEED_DIR_VARIABLE} to the folder with PyPI.zip")
+    async with service.runtime.sessionmaker() as session, session.begin():
+        await import_feed(session, Feed(name="PyPI", location=str(feed)))
+    headers = tokens.headers(editor)
+    repository = real_image_reference.split("/", 1)[1]
+
+    created = await service.client.post("/scans", json={"reference": repository}, headers=headers)
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+    [event] = await outbox_events(service, "scanning.scan.completed")
+    image_id = await _image_id(service, scan["id"])
+    findings = await service.client.get(f"/images/{image_id}/findings?limit=200", headers=headers)
+
+    assert scan["status"] == "completed"
+    assert sum(event["data"]["counts"].values()) > 0
+    assert findings.status_code == 200
+    packages = {item["package"] for item in findings.json()["items"]}
+    assert {"flask", "jinja2", "requests", "urllib3", "werkzeug"} <= packages
+    # click was whited out in the top layer, so nothing may be found in it.
+    assert "click" not in packages
+
+
+async def _image_id(service, scan_id: str) -> uuid.UUID:
+    from services.scanning.models import ScannedImage
+
+    async with service.runtime.sessionmaker() as session:
+        return await session.scalar(select(ScannedImage.id).where(ScannedImage.scan_id == uuid.UUID(scan_id)))
