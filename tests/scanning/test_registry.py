@@ -168,3 +168,64 @@ def test_wrong_credentials_reported(tmp_path):
 
         with pytest.raises(RegistryError, match="scope 'repository:staging/acme/app:pull' failed with HTTP 401"):
             client.get_manifest("staging/acme/app", "1")
+
+
+class _RedirectingServer:
+    """Stands in for blob storage behind a registry: every GET is redirected to `target`."""
+
+    def __init__(self, target: str):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from tests.support.registry import free_port
+
+        self.port = free_port()
+        self.requests: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                server.requests.append(dict(self.headers))
+                self.send_response(307)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_redirect_to_other_host_rejected():
+    with _RedirectingServer("http://169.254.169.254") as redirecting:
+        client = RegistryClient(f"http://127.0.0.1:{redirecting.port}")
+
+        with pytest.raises(ReferenceRejected, match="'169.254.169.254' of"):
+            client.get_manifest("staging/acme/app", "1")
+
+        assert len(redirecting.requests) == 1
+
+
+def test_redirect_to_allowed_host_followed_without_credentials(registry):
+    push_image(registry, "staging/acme/redirected", "1", [tar(file("etc/os-release", OS_RELEASE))])
+    with _RedirectingServer(registry.url) as redirecting:
+        client = RegistryClient(
+            f"http://127.0.0.1:{redirecting.port}",
+            allowed_hosts=(registry.host,),
+            credentials=Credentials("scanner", "secret"),
+        )
+
+        fetched = client.get_manifest("staging/acme/redirected", "1")
+
+        assert fetched.digest.startswith("sha256:")
+        assert "Authorization" not in redirecting.requests[0]
