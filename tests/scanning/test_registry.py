@@ -52,7 +52,7 @@ def test_missing_tag_reported(registry):
 
 
 def test_schema1_manifest_rejected():
-    # Distribution 2.8 itself refuses unsigned schema 1 uploads (HTTP 400), so the body is
+    # Distribution 2.8 itself rejects unsigned schema 1 uploads (HTTP 400), so the body is
     # checked directly here and through an archive in the archive tests.
     with pytest.raises(ManifestRejected, match="schema 1 is not supported"):
         parse_manifest(SCHEMA1_MANIFEST, "application/vnd.docker.distribution.manifest.v1+prettyjws")
@@ -216,7 +216,7 @@ def test_redirect_to_other_host_rejected():
         assert len(redirecting.requests) == 1
 
 
-def test_redirect_to_allowed_host_followed_without_credentials(registry):
+def test_redirect_to_allowed_host_drops_credentials(registry):
     push_image(registry, "staging/acme/redirected", "1", [tar(file("etc/os-release", OS_RELEASE))])
     with _RedirectingServer(registry.url) as redirecting:
         client = RegistryClient(
