@@ -207,7 +207,8 @@ class TarReader:
 
 def _parse_header(header: bytes) -> TarEntry:
     stored = _number(header[148:156])
-    unsigned = sum(header[:148]) + 256 + sum(header[156:])
+    # The checksum field itself counts as eight spaces (0x20 each).
+    unsigned = sum(header) - sum(header[148:156]) + 256
     if stored != unsigned:
         # Some old writers summed signed bytes; accept that variant too.
         signed = unsigned - 2 * sum(1 for byte in header[:148] + header[156:] if byte > 127)
@@ -225,7 +226,7 @@ def _parse_header(header: bytes) -> TarEntry:
         type=header[156:157],
         mode=_number(header[100:108]),
         size=_number(header[124:136]),
-        linkname=_decode(header[157:257].split(b"\0", 1)[0]),
+        linkname=_decode(header[157:257].split(b"\0", 1)[0]) if header[157] else "",
     )
 
 

@@ -97,6 +97,8 @@ def _package(module_path: str, version: str) -> Package:
 
 def read_build_info(data: bytes) -> BuildInfo | None:
     """Return the build information of a Go binary, or None if it has none."""
+    if MAGIC not in data:
+        return None  # most executables are not Go: skip parsing their headers
     elf = _Elf.parse(data) if data.startswith(ELF_MAGIC) else None
     section = elf.section(".go.buildinfo") if elf else None
     start, end = section if section else (0, len(data))
