@@ -207,9 +207,9 @@ def write_report(rows, compressed_bytes: int, runs: int, load: tuple[float, floa
         "process start-up. CPU seconds count every thread of the contender, not the registry.",
         "",
         f"Machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}; load average "
-        f"{load[0]:.1f} before and {load[1]:.1f} after the runs. On a shared machine wall-clock",
-        "times vary from run to run; CPU seconds vary less.",
+        f"{platform.python_version()}, {platform.system()} {platform.release()}.",
+        f"Load average {load[0]:.1f} before and {load[1]:.1f} after the runs. On a shared",
+        "machine wall-clock times vary from run to run; CPU seconds vary less.",
         "",
         "| contender | wall s | × floor | CPU s | × floor | wall runs (s) | "
         + " | ".join(types) + " | total |",
