@@ -73,8 +73,13 @@ def pull_and_scan(settings: ScanningSettings, reference: ImageReference) -> list
 
 
 def parse_store_reference(settings: ScanningSettings, text: str) -> ImageReference:
-    """Parse a reference; one without a host names the store's registry."""
-    return parse_reference(text, default_registry=settings.registry_host)
+    """Parse a reference; one without a host, or with an alias of it, names the store's registry."""
+    reference = parse_reference(text, default_registry=settings.registry_host)
+    if reference.registry in {alias.lower() for alias in settings.registry_aliases}:
+        reference = ImageReference(
+            settings.registry_host, reference.repository, reference.tag, reference.digest
+        )
+    return reference
 
 
 def wake_worker(runtime) -> None:

@@ -15,6 +15,9 @@ class ScanningSettings(ServiceSettings):
     # The store's registry. The scanner contacts no other host, except the token service
     # hosts listed in `token_realm_hosts` (host:port) when they run elsewhere.
     registry_url: str = "http://127.0.0.1:5000"
+    # Other host[:port] names of the same registry, e.g. the public name that publishers
+    # and the catalog write in references while the scanner reaches it internally.
+    registry_aliases: list[str] = []
     token_realm_hosts: list[str] = []
     # Credentials the scanner presents to the registry's token service; empty for none.
     registry_username: str = ""

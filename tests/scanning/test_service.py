@@ -306,3 +306,19 @@ async def _image_id(service, scan_id: str) -> uuid.UUID:
 
     async with service.runtime.sessionmaker() as session:
         return await session.scalar(select(ScannedImage.id).where(ScannedImage.scan_id == uuid.UUID(scan_id)))
+
+
+def test_registry_alias_names_store_registry():
+    from services.scanning.scans import parse_store_reference
+
+    settings = ScanningSettings(
+        registry_url="http://registry.internal:5000", registry_aliases=["Registry.Wharf.Test"]
+    )
+
+    aliased = parse_store_reference(settings, "registry.wharf.test/staging/acme/app:1")
+    bare = parse_store_reference(settings, "staging/acme/app:1")
+    other = parse_store_reference(settings, "evil.test/staging/acme/app:1")
+
+    assert aliased.registry == "registry.internal:5000"
+    assert bare.registry == "registry.internal:5000"
+    assert other.registry == "evil.test"
