@@ -34,12 +34,16 @@ async def prepare(runtime: Runtime) -> None:
     )
     signer = TokenSigner(settings, signing_key)
     runtime.state["signer"] = signer
+    # In the all-in-one mode identity runs in this process and is called directly,
+    # because the gateway never forwards `/internal/` routes.
+    identity_client = runtime.state.get("internal_clients", {}).get("identity")
     runtime.state["credentials"] = CredentialChecker(
-        identity_url=runtime.platform.identity_url,
+        identity_url=str(identity_client.base_url) if identity_client else runtime.platform.identity_url,
         internal_token=runtime.platform.internal_token,
         service_account=settings.service_account,
         cache_seconds=settings.credential_cache_seconds,
         timeout=settings.http_timeout_seconds,
+        client=identity_client,
     )
     runtime.state["registry"] = RegistryClient(
         settings.resolved_registry_url(),
