@@ -38,6 +38,7 @@ from services.scanning.vulns.classification import effective_class
 from services.scanning.vulns.service import assess_inventory
 from shared.context import bind_ids
 from shared.events import emit
+from shared.events.schemas import FindingRef
 
 log = structlog.get_logger(__name__)
 
@@ -263,6 +264,8 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
     components_total = 0
     checks_passed = True
     finding_counts: Counter[str] = Counter()
+    findings: list[FindingRef] = []
+    plugin_checks_passed: bool | None = None
     for result in results:
         image = ScannedImage(
             id=uuid.uuid4(),
@@ -307,6 +310,8 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
             )
             if check.level == "error" and not check.passed:
                 checks_passed = False
+            if check.id == "plugin-config":
+                plugin_checks_passed = check.passed and plugin_checks_passed is not False
         components_total += len(result.components)
 
         # Match the inventory against the vulnerability database now; a first scan reports
@@ -323,6 +328,12 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
             now=runtime.clock.now(),
         )
         finding_counts.update(str(effective_class(finding)) for finding in change.detected)
+        findings.extend(_finding_ref(finding) for finding in change.detected)
+
+    # Set only when the scanned digest is an index, whose platform images are named apart.
+    platform_digests = None
+    if any(result.digest != scan.digest for result in results):
+        platform_digests = [result.digest for result in results]
 
     scan.status = ScanStatus.COMPLETED
     scan.finished_at = runtime.clock.now()
@@ -340,13 +351,30 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
             "version_id": scan.version_id,
             "tier_id": scan.tier_id,
             "counts": dict(finding_counts),
+            # A first assessment opens every finding of the image, so this is the full list.
+            "findings": findings,
             "checks_passed": checks_passed,
+            "plugin_checks_passed": plugin_checks_passed,
+            "platform_digests": platform_digests,
             "components": components_total,
             "platforms": [result.platform for result in results],
         },
     )
     log.info(
         "scan_completed", scan_id=str(scan.id), digest=scan.digest, components=components_total
+    )
+
+
+def _finding_ref(finding) -> FindingRef:
+    return FindingRef(
+        finding_id=finding.id,
+        vulnerability_id=finding.vulnerability_id,
+        aliases=list(finding.aliases),
+        package=finding.package,
+        installed_version=finding.installed_version,
+        fixed_version=finding.fixed_version,
+        cvss_score=finding.cvss_score,
+        finding_class=str(effective_class(finding)),
     )
 
 

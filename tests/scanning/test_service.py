@@ -294,6 +294,9 @@ async def test_completed_scan_reports_findings(service, tokens, editor, real_ima
 
     assert scan["status"] == "completed"
     assert sum(event["data"]["counts"].values()) > 0
+    assert len(event["data"]["findings"]) == sum(event["data"]["counts"].values())
+    assert event["data"]["plugin_checks_passed"] is None
+    assert event["data"]["platform_digests"] is None
     assert findings.status_code == 200
     packages = {item["package"] for item in findings.json()["items"]}
     assert {"flask", "jinja2", "requests", "urllib3", "werkzeug"} <= packages
@@ -322,3 +325,22 @@ def test_registry_alias_names_store_registry():
     assert aliased.registry == "registry.internal:5000"
     assert bare.registry == "registry.internal:5000"
     assert other.registry == "evil.test"
+
+
+async def test_plugin_scan_reports_plugin_checks(service, tokens, editor, registry):
+    from services.scanning.inventory.manifests import PLUGIN_CONFIG
+    from tests.scanning.test_checks import VALID_PLUGIN
+
+    layer = tar(file("etc/os-release", OS_RELEASE), file("docker-volume-sshfs", "binary", mode=0o755))
+    push_image(registry, "staging/acme/sshfs", "1.0", [layer], config=VALID_PLUGIN,
+               config_media_type=PLUGIN_CONFIG)
+    headers = tokens.headers(editor)
+
+    created = await service.client.post("/scans", json={"reference": "staging/acme/sshfs:1.0"}, headers=headers)
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+    [event] = await outbox_events(service, "scanning.scan.completed")
+
+    assert scan["status"] == "completed", scan
+    assert scan["images"][0]["is_plugin"] is True
+    assert {check["id"]: check["passed"] for check in scan["images"][0]["checks"]}["plugin-config"]
+    assert event["data"]["plugin_checks_passed"] is True
