@@ -2,10 +2,20 @@
 
 from pathlib import Path
 
-from shared.service import ServiceSpec, create_service_app
-from services.catalog import handlers, routes
+from services.catalog import handlers
+from services.catalog.api import ROUTERS
 from services.catalog.models import Base
 from services.catalog.settings import CatalogSettings
+from services.catalog.storage import LocalMediaStorage
+from shared.service import Runtime, ServiceSpec, create_service_app
+
+
+async def open_media_storage(runtime: Runtime) -> None:
+    """Keep images in the configured folder, or under the platform's data folder."""
+    settings: CatalogSettings = runtime.settings
+    root = settings.media_dir or str(Path(runtime.platform.data_dir) / "catalog" / "media")
+    runtime.state.setdefault("media_storage", LocalMediaStorage(root))
+
 
 SPEC = ServiceSpec(
     name="catalog",
@@ -14,8 +24,9 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     settings_class=CatalogSettings,
-    routers=[routes.router],
+    routers=ROUTERS,
     handlers=handlers.HANDLERS,
+    on_startup=[open_media_storage],
 )
 
 
