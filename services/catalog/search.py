@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Float, and_, case, cast, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import Float, case, cast, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -58,6 +58,8 @@ def _text_match(text: str) -> tuple[ColumnElement, ColumnElement]:
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
     # `words %> q` is the index-supported form of word_similarity(q, words) above
     # pg_trgm.word_similarity_threshold (0.6 by default).
+    # NOTE: trigrams miss swapped letters in short words ("ngnix" for "nginx"), because
+    # such a swap changes most of a short word's trigrams.
     condition = or_(Listing.document.op("@@")(tsquery), Listing.words.op("%>")(lowered))
     score = cast(
         func.ts_rank(literal_column(RANK_WEIGHTS), Listing.document, tsquery)
@@ -101,7 +103,7 @@ async def search_listings(session: AsyncSession, query: SearchQuery) -> SearchPa
     columns, descending = _sort_columns(sort, score)
 
     statement = select(Listing, (score if score is not None else literal(None, Float)).label("score")).where(
-        and_(*conditions)
+        *conditions
     )
     statement = paginate(statement, columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
     rows = list((await session.execute(statement)).all())
@@ -157,7 +159,7 @@ async def _facets(session: AsyncSession, conditions: list[ColumnElement]) -> tup
             Listing.namespace,
             func.count().label("count"),
         )
-        .where(and_(*conditions))
+        .where(*conditions)
         .group_by(
             func.grouping_sets(
                 tuple_(Listing.category),
