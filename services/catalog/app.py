@@ -5,16 +5,18 @@ from pathlib import Path
 from services.catalog import handlers
 from services.catalog.api import ROUTERS
 from services.catalog.models import Base
+from services.catalog.search import FacetCache
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import LocalMediaStorage
 from shared.service import Runtime, ServiceSpec, create_service_app
 
 
-async def open_media_storage(runtime: Runtime) -> None:
-    """Keep images in the configured folder, or under the platform's data folder."""
+async def open_stores(runtime: Runtime) -> None:
+    """Keep images in the configured folder, or under the platform's data folder, and start the facet cache."""
     settings: CatalogSettings = runtime.settings
     root = settings.media_dir or str(Path(runtime.platform.data_dir) / "catalog" / "media")
     runtime.state.setdefault("media_storage", LocalMediaStorage(root))
+    runtime.state["facet_cache"] = FacetCache(settings.facet_cache_seconds)
 
 
 SPEC = ServiceSpec(
@@ -26,7 +28,7 @@ SPEC = ServiceSpec(
     settings_class=CatalogSettings,
     routers=ROUTERS,
     handlers=handlers.HANDLERS,
-    on_startup=[open_media_storage],
+    on_startup=[open_stores],
 )
 
 

@@ -6,6 +6,7 @@ drafts and versions under review can never appear in results.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +28,27 @@ EXACT_NAME_BONUS = 10.0
 # ranks misspelt queries, which the stemmed full-text match misses.
 NAME_SIMILARITY_WEIGHT = 0.5
 WORDS_SIMILARITY_WEIGHT = 0.1
+
+SUMMARY_COLUMNS = (
+    Listing.product_id,
+    Listing.namespace,
+    Listing.slug,
+    Listing.name,
+    Listing.short_description,
+    Listing.category,
+    Listing.product_type,
+    Listing.tags,
+    Listing.logo_media_id,
+    Listing.publisher_name,
+    Listing.certified,
+    Listing.held,
+    Listing.is_free,
+    Listing.min_price,
+    Listing.currency,
+    Listing.pull_count,
+    Listing.version,
+    Listing.published_at,
+)
 
 FACETS = ("category", "product_type", "certified", "pricing", "publisher")
 
@@ -88,7 +110,33 @@ def _filters(query: SearchQuery) -> list[ColumnElement]:
     return conditions
 
 
-async def search_listings(session: AsyncSession, query: SearchQuery) -> SearchPage:
+class FacetCache:
+    """Facet counts of queries without text, kept for `ttl` seconds.
+
+    Browsing without words counts every visible listing, the one facet query whose cost
+    grows with the whole catalog; its counts change only when listings change.
+    NOTE: so the counts and `total` of a browse query may be up to `ttl` seconds old.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple, tuple[float, dict[str, list[FacetValue]], int]] = {}
+
+    def get(self, key: tuple) -> tuple[dict[str, list[FacetValue]], int] | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1], entry[2]
+
+    def put(self, key: tuple, facets: dict[str, list[FacetValue]], total: int) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic(), facets, total)
+
+
+async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_cache: FacetCache | None = None) -> SearchPage:
     conditions = _filters(query)
     score: ColumnElement | None = None
     text = (query.text or "").strip()
@@ -102,16 +150,25 @@ async def search_listings(session: AsyncSession, query: SearchQuery) -> SearchPa
         sort = Sort.PULLS
     columns, descending = _sort_columns(sort, score)
 
-    statement = select(Listing, (score if score is not None else literal(None, Float)).label("score")).where(
+    # Plain columns, not ORM entities: the page needs no identity map, and the stored
+    # document and description would only add bytes to every row.
+    statement = select(*SUMMARY_COLUMNS, (score if score is not None else literal(None, Float)).label("score")).where(
         *conditions
     )
     statement = paginate(statement, columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
     rows = list((await session.execute(statement)).all())
     kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda row: _cursor_values(row, sort))
 
-    facets, total = await _facets(session, conditions)
+    cache_key = (query.category, query.product_type, query.certified, query.pricing, query.publisher)
+    cached = facet_cache.get(cache_key) if facet_cache is not None and not text else None
+    if cached is not None:
+        facets, total = cached
+    else:
+        facets, total = await _facets(session, conditions)
+        if facet_cache is not None and not text:
+            facet_cache.put(cache_key, facets, total)
     return SearchPage(
-        items=[_summary(row.Listing, row.score) for row in kept],
+        items=[_summary(row) for row in kept],
         next_cursor=next_cursor,
         total=total,
         facets=facets,
@@ -131,15 +188,14 @@ def _sort_columns(sort: Sort, score: ColumnElement | None) -> tuple[list[ColumnE
 
 
 def _cursor_values(row, sort: Sort) -> tuple:
-    listing = row.Listing
     first = {
         Sort.RELEVANCE: row.score,
-        Sort.NEWEST: listing.published_at,
-        Sort.PULLS: listing.pull_count,
-        Sort.PRICE_ASC: listing.min_price,
-        Sort.PRICE_DESC: listing.min_price,
+        Sort.NEWEST: row.published_at,
+        Sort.PULLS: row.pull_count,
+        Sort.PRICE_ASC: row.min_price,
+        Sort.PRICE_DESC: row.min_price,
     }[sort]
-    return first, listing.product_id
+    return first, row.product_id
 
 
 async def _facets(session: AsyncSession, conditions: list[ColumnElement]) -> tuple[dict[str, list[FacetValue]], int]:
@@ -189,25 +245,25 @@ async def _facets(session: AsyncSession, conditions: list[ColumnElement]) -> tup
     return facets, total
 
 
-def _summary(listing: Listing, score: float | None) -> ListingSummary:
+def _summary(row) -> ListingSummary:
     return ListingSummary(
-        id=listing.product_id,
-        namespace=listing.namespace,
-        slug=listing.slug,
-        name=listing.name,
-        short_description=listing.short_description,
-        category=listing.category,
-        product_type=listing.product_type,
-        tags=listing.tags,
-        logo_url=media_url(listing.logo_media_id),
-        publisher_name=listing.publisher_name,
-        certified=listing.certified,
-        held=listing.held,
-        is_free=listing.is_free,
-        min_price=listing.min_price,
-        currency=listing.currency,
-        pull_count=listing.pull_count,
-        version=listing.version,
-        published_at=listing.published_at,
-        score=score,
+        id=row.product_id,
+        namespace=row.namespace,
+        slug=row.slug,
+        name=row.name,
+        short_description=row.short_description,
+        category=row.category,
+        product_type=row.product_type,
+        tags=row.tags,
+        logo_url=media_url(row.logo_media_id),
+        publisher_name=row.publisher_name,
+        certified=row.certified,
+        held=row.held,
+        is_free=row.is_free,
+        min_price=row.min_price,
+        currency=row.currency,
+        pull_count=row.pull_count,
+        version=row.version,
+        published_at=row.published_at,
+        score=row.score,
     )

@@ -21,3 +21,5 @@ class CatalogSettings(ServiceSettings):
     registry_address: str = "localhost:5000"
     # Cache lifetime of published media, in seconds; media ids never change content.
     media_max_age: int = 31_536_000
+    # How long facet counts of searches without words are reused, in seconds; 0 turns the cache off.
+    facet_cache_seconds: float = 10.0

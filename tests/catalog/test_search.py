@@ -7,6 +7,8 @@ import uuid
 import pytest
 
 from services.catalog.app import create_app
+from services.catalog.schemas import FacetValue
+from services.catalog.search import FacetCache
 from services.catalog.settings import CatalogSettings
 from shared.events.memory import InMemoryTransport
 from tests.catalog.support import Publisher, deliver
@@ -40,7 +42,7 @@ PAID = {"Nginx Proxy": 4900, "Postgres Operator": 990}
 @pytest.fixture(scope="module")
 async def seeded(issuer, tmp_path_factory):
     """A catalog of its own holding exactly the SEED listings; Postgres Operator is certified."""
-    settings = CatalogSettings(media_dir=str(tmp_path_factory.mktemp("search-media")))
+    settings = CatalogSettings(media_dir=str(tmp_path_factory.mktemp("search-media")), facet_cache_seconds=0)
     transport = InMemoryTransport(retry_delays=[0.01])
     async with running_service(create_app, database="catalog_search", transport=transport, settings=settings) as service:
         issuer.install(service.runtime.state["jwks"])
@@ -288,3 +290,24 @@ async def test_held_listing_marked_in_results(seeded):
     )
 
     assert held["items"][0]["held"] is True
+
+
+# Facet cache.
+
+
+def test_facet_cache_reuses_counts_within_ttl():
+    cache = FacetCache(ttl=60)
+    counts = {"category": [FacetValue(value="Database", count=3)]}
+
+    cache.put(("Database",), counts, 3)
+
+    assert cache.get(("Database",)) == (counts, 3)
+    assert cache.get(("Storage",)) is None
+
+
+def test_facet_cache_off_at_zero_ttl():
+    cache = FacetCache(ttl=0)
+
+    cache.put(("Database",), {}, 3)
+
+    assert cache.get(("Database",)) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.catalog.manifest import CATEGORIES
 from services.catalog.search import SearchQuery, Sort, search_listings
@@ -24,6 +24,7 @@ router = APIRouter(tags=["search"])
     responses=problem_responses(400),
 )
 async def search(
+    request: Request,
     session: SessionDep,
     q: str | None = Query(default=None, max_length=200, description="Words to find; misspellings are tolerated"),
     category: str | None = Query(default=None, description="One of the store's categories"),
@@ -48,4 +49,4 @@ async def search(
         cursor=cursor,
         limit=check_limit(limit) if limit is not None else 20,
     )
-    return await search_listings(session, query)
+    return await search_listings(session, query, facet_cache=request.app.state.runtime.state["facet_cache"])
