@@ -4,10 +4,10 @@ Run from the repository root: `python bench/catalog_bench.py` (or `make bench`).
 the PostgreSQL server of the tests (WHARF_TEST_DATABASE_SERVER_URL, by default
 postgresql://postgres@127.0.0.1:5432) and writes bench/reports/catalog.md.
 
-Steps: fill a fresh database with generated listings; start the catalog in a uvicorn
-process on loopback; send each query shape with httpx from this process, one request at
-a time for latency and from several concurrent clients for throughput; then time the
-SQL statements of the same queries directly over asyncpg.
+The script fills a fresh database with generated listings and starts the catalog in a
+uvicorn process on loopback. It sends each query shape with httpx from this process,
+one request at a time for latency and from several concurrent clients for throughput.
+Then it times the SQL statements of the same queries directly over asyncpg.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ async def wait_ready(base_url: str, process: subprocess.Popen) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError("the catalog did not answer /healthz within 20 s")
+    raise RuntimeError("the catalog did not respond to /healthz within 20 s; see its output above")
 
 
 async def measure_latency(base_url: str, shape: str, requests: int, rng: random.Random) -> Timing:

@@ -5,7 +5,7 @@ from pathlib import Path
 from services.catalog import handlers
 from services.catalog.api import ROUTERS
 from services.catalog.models import Base
-from services.catalog.search import FacetCache
+from services.catalog.facets import FacetCache
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import LocalMediaStorage
 from shared.service import Runtime, ServiceSpec, create_service_app

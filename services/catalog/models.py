@@ -193,6 +193,9 @@ class Listing(Base):
         Index("ix_listings_published_at", "published_at", "product_id"),
         Index("ix_listings_pull_count", "pull_count", "product_id"),
         Index("ix_listings_min_price", "min_price", "product_id"),
+        # Facet counts without words read this index alone, not the wide rows.
+        Index("ix_listings_facets", "category", "namespace", "product_type", "certified", "is_free"),
+        Index("ix_listings_namespace", "namespace"),
     )
 
     product_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

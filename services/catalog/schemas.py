@@ -132,7 +132,7 @@ class TierOut(BaseModel):
     currency: str
     billing_period: str
     source: str | None = None  # only for the publisher and staff
-    # Whether the signed-in customer holds a valid entitlement to this tier.
+    # Whether the signed-in customer has a valid entitlement to this tier.
     owned: bool = False
     pull_command: str | None = None
 

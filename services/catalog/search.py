@@ -1,33 +1,34 @@
 """Store search: weighted full-text ranking, trigram typo tolerance, facets and keyset pages.
 
-Only the `listings` table is searched, which holds published and held listings only, so
-drafts and versions under review can never appear in results.
+Only the `listings` table is searched. It contains published and held listings only, so
+drafts and versions under review never appear in results.
 """
 
 from __future__ import annotations
 
-import time
+import json
 from dataclasses import dataclass
+from typing import Any
 from enum import StrEnum
 
-from sqlalchemy import Float, case, cast, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import Float, case, cast, exists, func, literal, literal_column, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.catalog.listing import media_url
 from services.catalog.models import Listing
-from services.catalog.schemas import FacetValue, ListingSummary, SearchPage
+from services.catalog.facets import FacetCache, facet_json, parse_facets
+from services.catalog.schemas import ListingSummary, SearchPage
 from shared.pagination import finish_page, paginate
 
 # ts_rank weights for the document's D, C, B and A parts: long description, short
 # description, tags and publisher, name.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'::float4[]"
-# An exact name match outranks any other kind of match.
+# Added to the score of an exact name match, so it outranks any other match: ts_rank
+# and word_similarity are at most 1 here.
 EXACT_NAME_BONUS = 10.0
-# Trigram similarity of the query to the name, then to name and tags together; this
-# ranks misspelt queries, which the stemmed full-text match misses.
-NAME_SIMILARITY_WEIGHT = 0.5
-WORDS_SIMILARITY_WEIGHT = 0.1
 
 SUMMARY_COLUMNS = (
     Listing.product_id,
@@ -50,9 +51,6 @@ SUMMARY_COLUMNS = (
     Listing.published_at,
 )
 
-FACETS = ("category", "product_type", "certified", "pricing", "publisher")
-
-
 class Sort(StrEnum):
     RELEVANCE = "relevance"
     NEWEST = "newest"
@@ -74,23 +72,29 @@ class SearchQuery:
     limit: int = 20
 
 
-def _text_match(text: str) -> tuple[ColumnElement, ColumnElement]:
-    """Return the match condition and the relevance score of a text query."""
-    lowered = text.lower()
+def _full_text_match(text: str) -> tuple[ColumnElement, ColumnElement]:
+    """Return the full-text condition of a query and its relevance score."""
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
+    condition = Listing.document.op("@@")(tsquery)
+    score = func.ts_rank(literal_column(RANK_WEIGHTS), Listing.document, tsquery)
+    return condition, _with_exact_name_bonus(score, text)
+
+
+def _similar_words_match(text: str) -> tuple[ColumnElement, ColumnElement]:
+    """Return the trigram condition of a misspelt query and its relevance score."""
+    lowered = text.lower()
     # `words %> q` is the index-supported form of word_similarity(q, words) above
     # pg_trgm.word_similarity_threshold (0.6 by default).
     # NOTE: trigrams miss swapped letters in short words ("ngnix" for "nginx"), because
     # such a swap changes most of a short word's trigrams.
-    condition = or_(Listing.document.op("@@")(tsquery), Listing.words.op("%>")(lowered))
-    score = cast(
-        func.ts_rank(literal_column(RANK_WEIGHTS), Listing.document, tsquery)
-        + case((func.lower(Listing.name) == lowered, EXACT_NAME_BONUS), else_=0.0)
-        + NAME_SIMILARITY_WEIGHT * func.word_similarity(lowered, func.lower(Listing.name))
-        + WORDS_SIMILARITY_WEIGHT * func.word_similarity(lowered, Listing.words),
-        Float,
-    )
-    return condition, score
+    condition = Listing.words.op("%>")(lowered)
+    score = func.word_similarity(lowered, Listing.words)
+    return condition, _with_exact_name_bonus(score, text)
+
+
+def _with_exact_name_bonus(score: ColumnElement, text: str) -> ColumnElement:
+    bonus = case((func.lower(Listing.name) == text.lower(), EXACT_NAME_BONUS), else_=0.0)
+    return cast(score + bonus, Float)
 
 
 def _filters(query: SearchQuery) -> list[ColumnElement]:
@@ -110,160 +114,92 @@ def _filters(query: SearchQuery) -> list[ColumnElement]:
     return conditions
 
 
-class FacetCache:
-    """Facet counts of queries without text, kept for `ttl` seconds.
-
-    Browsing without words counts every visible listing, the one facet query whose cost
-    grows with the whole catalog; its counts change only when listings change.
-    NOTE: so the counts and `total` of a browse query may be up to `ttl` seconds old.
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[tuple, tuple[float, dict[str, list[FacetValue]], int]] = {}
-
-    def get(self, key: tuple) -> tuple[dict[str, list[FacetValue]], int] | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
-            return None
-        return entry[1], entry[2]
-
-    def put(self, key: tuple, facets: dict[str, list[FacetValue]], total: int) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic(), facets, total)
-
-
 async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_cache: FacetCache | None = None) -> SearchPage:
+    """Return one page of matching listings with the facet counts of all matches.
+
+    The page and the counts come from one statement. With words, the matches are
+    collected once in a materialized CTE that both parts read, because ranking and
+    counting must visit every match anyway.
+    """
+    # Plan every statement for its own values: the selectivity of a word or a filter value
+    # varies by orders of magnitude, and a generic plan of a prepared statement (asyncpg
+    # prepares every statement) would also evaluate websearch_to_tsquery once per row.
+    await session.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
     conditions = _filters(query)
-    score: ColumnElement | None = None
+    score: ColumnElement = literal(None, Float)
     text = (query.text or "").strip()
     if text:
-        match, score = _text_match(text)
+        # Typo tolerance is the fallback: the trigram match, which costs more and finds
+        # looser matches, runs only when the words themselves find nothing.
+        match, score = _full_text_match(text)
+        if not await session.scalar(select(exists().where(match, *conditions))):
+            match, score = _similar_words_match(text)
         conditions.append(match)
 
     sort = query.sort or (Sort.RELEVANCE if text else Sort.NEWEST)
-    if sort == Sort.RELEVANCE and score is None:
-        # Without a text query, relevance means popularity.
+    if sort == Sort.RELEVANCE and not text:
+        # Without words, relevance means popularity.
         sort = Sort.PULLS
-    columns, descending = _sort_columns(sort, score)
 
-    # Plain columns, not ORM entities: the page needs no identity map, and the stored
-    # document and description would only add bytes to every row.
-    statement = select(*SUMMARY_COLUMNS, (score if score is not None else literal(None, Float)).label("score")).where(
-        *conditions
+    matches = select(*SUMMARY_COLUMNS, score.label("score")).where(*conditions)
+    source = matches.cte("matches").prefix_with("MATERIALIZED") if text else matches.subquery("matches")
+    sort_names, descending = SORT_COLUMNS[sort]
+    columns = [source.c[name] for name in sort_names]
+    page = paginate(select(source), columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
+    page = page.subquery("p")
+    order = [page.c[name].desc() if descending else page.c[name].asc() for name in sort_names]
+    items = func.coalesce(
+        func.json_agg(aggregate_order_by(literal_column("p"), *order)), literal_column("'[]'::json")
     )
-    statement = paginate(statement, columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
-    rows = list((await session.execute(statement)).all())
-    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda row: _cursor_values(row, sort))
+    parts = [select(items).select_from(page).scalar_subquery().label("items")]
 
     cache_key = (query.category, query.product_type, query.certified, query.pricing, query.publisher)
     cached = facet_cache.get(cache_key) if facet_cache is not None and not text else None
-    if cached is not None:
-        facets, total = cached
-    else:
-        facets, total = await _facets(session, conditions)
+    if cached is None:
+        # Counted over the matches without the cursor, so every page shows the same counts.
+        counted = source if text else select(*FACET_COLUMNS).where(*conditions).subquery("counted")
+        parts.append(facet_json(counted).label("facets"))
+
+    row = (await session.execute(select(*parts))).one()
+    rows = _json(row.items)
+    if cached is None:
+        facets, total = parse_facets(_json(row.facets))
         if facet_cache is not None and not text:
             facet_cache.put(cache_key, facets, total)
-    return SearchPage(
-        items=[_summary(row) for row in kept],
-        next_cursor=next_cursor,
-        total=total,
-        facets=facets,
-    )
+    else:
+        facets, total = cached
+
+    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, sort_names))
+    return SearchPage(items=[_summary(item) for item in kept], next_cursor=next_cursor, total=total, facets=facets)
 
 
-def _sort_columns(sort: Sort, score: ColumnElement | None) -> tuple[list[ColumnElement], bool]:
-    if sort == Sort.RELEVANCE:
-        return [score, Listing.product_id], True
-    if sort == Sort.NEWEST:
-        return [Listing.published_at, Listing.product_id], True
-    if sort == Sort.PULLS:
-        return [Listing.pull_count, Listing.product_id], True
-    if sort == Sort.PRICE_ASC:
-        return [Listing.min_price, Listing.product_id], False
-    return [Listing.min_price, Listing.product_id], True
+def _json(value: Any) -> Any:
+    # asyncpg returns json columns as text.
+    return json.loads(value) if isinstance(value, str) else value
 
 
-def _cursor_values(row, sort: Sort) -> tuple:
-    first = {
-        Sort.RELEVANCE: row.score,
-        Sort.NEWEST: row.published_at,
-        Sort.PULLS: row.pull_count,
-        Sort.PRICE_ASC: row.min_price,
-        Sort.PRICE_DESC: row.min_price,
-    }[sort]
-    return first, row.product_id
+# Without words, facets read only these columns, which the facet index covers.
+FACET_COLUMNS = (Listing.category, Listing.namespace, Listing.product_type, Listing.certified, Listing.is_free)
+
+# Sort order: the columns of the keyset (the last one unique) and the direction.
+SORT_COLUMNS: dict[Sort, tuple[tuple[str, str], bool]] = {
+    Sort.RELEVANCE: (("score", "product_id"), True),
+    Sort.NEWEST: (("published_at", "product_id"), True),
+    Sort.PULLS: (("pull_count", "product_id"), True),
+    Sort.PRICE_ASC: (("min_price", "product_id"), False),
+    Sort.PRICE_DESC: (("min_price", "product_id"), True),
+}
 
 
-async def _facets(session: AsyncSession, conditions: list[ColumnElement]) -> tuple[dict[str, list[FacetValue]], int]:
-    """Count the matching listings by each facet value, in one grouped query.
-
-    NOTE: the counts are over the filtered result, so a facet whose filter is set shows
-    only the chosen value.
-    """
-    pricing = case((Listing.is_free, "free"), else_="paid")
-    certified = case((Listing.certified, "true"), else_="false")
-    statement = (
-        select(
-            Listing.category,
-            Listing.product_type,
-            certified.label("certified"),
-            pricing.label("pricing"),
-            Listing.namespace,
-            func.count().label("count"),
-        )
-        .where(*conditions)
-        .group_by(
-            func.grouping_sets(
-                tuple_(Listing.category),
-                tuple_(Listing.product_type),
-                tuple_(certified),
-                tuple_(pricing),
-                tuple_(Listing.namespace),
-            )
-        )
-    )
-    facets: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
-    total = 0
-    for row in await session.execute(statement):
-        if row.category is not None:
-            facets["category"].append(FacetValue(value=row.category, count=row.count))
-            total += row.count
-        elif row.product_type is not None:
-            facets["product_type"].append(FacetValue(value=row.product_type, count=row.count))
-        elif row.certified is not None:
-            facets["certified"].append(FacetValue(value=row.certified, count=row.count))
-        elif row.pricing is not None:
-            facets["pricing"].append(FacetValue(value=row.pricing, count=row.count))
-        elif row.namespace is not None:
-            facets["publisher"].append(FacetValue(value=row.namespace, count=row.count))
-    for values in facets.values():
-        values.sort(key=lambda facet: (-facet.count, facet.value))
-    return facets, total
+def _cursor_values(item: dict[str, Any], sort_names: tuple[str, str]) -> tuple:
+    # The values come from JSON, so they are already in the cursor's plain form.
+    return tuple(item[name] for name in sort_names)
 
 
-def _summary(row) -> ListingSummary:
+def _summary(item: dict[str, Any]) -> ListingSummary:
     return ListingSummary(
-        id=row.product_id,
-        namespace=row.namespace,
-        slug=row.slug,
-        name=row.name,
-        short_description=row.short_description,
-        category=row.category,
-        product_type=row.product_type,
-        tags=row.tags,
-        logo_url=media_url(row.logo_media_id),
-        publisher_name=row.publisher_name,
-        certified=row.certified,
-        held=row.held,
-        is_free=row.is_free,
-        min_price=row.min_price,
-        currency=row.currency,
-        pull_count=row.pull_count,
-        version=row.version,
-        published_at=row.published_at,
-        score=row.score,
+        id=item["product_id"],
+        logo_url=media_url(item["logo_media_id"]),
+        **{key: value for key, value in item.items() if key not in ("product_id", "logo_media_id")},
     )

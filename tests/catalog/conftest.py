@@ -20,7 +20,7 @@ def issuer() -> TokenIssuer:
 
 
 async def _start(database: str, issuer: TokenIssuer, media_dir):
-    # Facet counts are cached for 0 s, so each search sees the changes the test just made.
+    # Facet counts are cached for 0 s, so each search returns the changes the test just made.
     settings = CatalogSettings(
         media_dir=str(media_dir), max_image_bytes=2 * 1024 * 1024, max_image_pixels=16_000_000, facet_cache_seconds=0
     )

@@ -1,4 +1,4 @@
-"""Every manifest rule, with the message a publisher sees, checked directly and through the API."""
+"""Every manifest rule with the message a publisher gets, checked directly and through the API."""
 
 from __future__ import annotations
 

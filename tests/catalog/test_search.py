@@ -8,7 +8,7 @@ import pytest
 
 from services.catalog.app import create_app
 from services.catalog.schemas import FacetValue
-from services.catalog.search import FacetCache
+from services.catalog.facets import FacetCache
 from services.catalog.settings import CatalogSettings
 from shared.events.memory import InMemoryTransport
 from tests.catalog.support import Publisher, deliver

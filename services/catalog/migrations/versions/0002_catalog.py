@@ -190,6 +190,10 @@ def upgrade() -> None:
     op.create_index("ix_listings_published_at", "listings", ["published_at", "product_id"])
     op.create_index("ix_listings_pull_count", "listings", ["pull_count", "product_id"])
     op.create_index("ix_listings_min_price", "listings", ["min_price", "product_id"])
+    op.create_index(
+        "ix_listings_facets", "listings", ["category", "namespace", "product_type", "certified", "is_free"]
+    )
+    op.create_index("ix_listings_namespace", "listings", ["namespace"])
 
 
 def downgrade() -> None:
