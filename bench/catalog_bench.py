@@ -257,6 +257,8 @@ async def measure_sql(url: str, shape: str, requests: int, rng: random.Random) -
 
     sessions = async_sessionmaker(engine, expire_on_commit=False, info={"runtime": _ClockHolder()})
     connection = await asyncpg.connect(asyncpg_dsn(url))
+    # The service sets this per transaction; the replay runs outside one.
+    await connection.execute("SET plan_cache_mode = force_custom_plan")
     samples = []
     try:
         for index in range(requests + 20):
@@ -264,7 +266,7 @@ async def measure_sql(url: str, shape: str, requests: int, rng: random.Random) -
             captured.clear()
             async with sessions() as session:
                 await search_listings(session, _search_query(params))
-            statements = list(captured)
+            statements = [(sql, arguments) for sql, arguments in captured if not sql.startswith("SET ")]
 
             started = time.perf_counter()
             for statement, arguments in statements:
@@ -314,7 +316,9 @@ async def server_version(url: str) -> str:
         await connection.close()
 
 
-def write_report(path: Path, *, count: int, requests: int, clients: int, rows, throughput: float, details: str) -> None:
+def write_report(
+    path: Path, *, count: int, requests: int, clients: int, rows, throughput: float, details: str, load: str
+) -> None:
     lines = [
         "# Catalog search benchmark",
         "",
@@ -323,7 +327,11 @@ def write_report(path: Path, *, count: int, requests: int, clients: int, rows, t
         "another process. SQL times replay the statements of the same queries (the result page",
         "and the facet counts) on a bare asyncpg connection.",
         "",
-        f"Machine: {details}.",
+        f"Machine: {details}. Load average (1, 5, 15 min) at the start and the end: {load}.",
+        "",
+        "Searches without words (the last two shapes) reuse facet counts for",
+        "`WHARF_CATALOG_FACET_CACHE_SECONDS` (10 s) in the service; their SQL times include",
+        "counting the facets on every run.",
         "",
         "Command: `python bench/catalog_bench.py` (part of `make bench`).",
         "",
@@ -372,6 +380,7 @@ async def main() -> None:
         await prepare_database(url, options.listings)
         print(f"generated {options.listings} listings in {time.perf_counter() - started:.0f} s", flush=True)
 
+    load_at_start = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     port = free_port()
     process = start_service(url, port)
     base_url = f"http://127.0.0.1:{port}"
@@ -389,6 +398,7 @@ async def main() -> None:
         process.terminate()
         process.wait(timeout=10)
 
+    load = f"{load_at_start} / " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
     details = f"{machine()}, PostgreSQL {await server_version(url)}"
     write_report(
         options.report,
@@ -398,6 +408,7 @@ async def main() -> None:
         rows=rows,
         throughput=throughput,
         details=details,
+        load=load,
     )
     print(f"report written to {options.report}")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select, tuple_
+from sqlalchemy import String, case, func, literal, literal_column, select, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from services.catalog.schemas import FacetValue
 
 FACETS = ("category", "product_type", "certified", "pricing", "publisher")
-# Publishers are the one facet with an open number of values; the most frequent are kept.
+# Publishers are the one facet with an open number of values, so only the most frequent are kept.
 MAX_PUBLISHER_VALUES = 20
 
 Facets = dict[str, list[FacetValue]]
@@ -21,37 +21,48 @@ Facets = dict[str, list[FacetValue]]
 def facet_json(source: FromClause) -> ColumnElement:
     """Return a scalar subquery with the facet counts of `source` as one JSON array.
 
-    One grouped query counts all facets: each grouping set yields the rows of one facet,
-    with the other facet columns null.
+    One grouped query counts the facets with few values. Each grouping set yields the
+    rows of one facet, with the other facet columns null. The publisher facet is counted
+    apart, so only its most frequent values leave the database.
     """
     pricing = case((source.c.is_free, "free"), else_="paid")
     certified = case((source.c.certified, "true"), else_="false")
-    grouped = (
-        select(
-            source.c.category,
-            source.c.product_type,
-            certified.label("certified"),
-            pricing.label("pricing"),
-            source.c.namespace.label("publisher"),
-            func.count().label("count"),
+    count = func.count().label("count")
+    grouped = select(
+        source.c.category,
+        source.c.product_type,
+        certified.label("certified"),
+        pricing.label("pricing"),
+        literal(None, String).label("publisher"),
+        count,
+    ).group_by(
+        func.grouping_sets(
+            tuple_(source.c.category),
+            tuple_(source.c.product_type),
+            tuple_(certified),
+            tuple_(pricing),
         )
-        .group_by(
-            func.grouping_sets(
-                tuple_(source.c.category),
-                tuple_(source.c.product_type),
-                tuple_(certified),
-                tuple_(pricing),
-                tuple_(source.c.namespace),
-            )
-        )
-        .subquery("f")
     )
+    publishers = (
+        select(
+            literal(None, String).label("category"),
+            literal(None, String).label("product_type"),
+            literal(None, String).label("certified"),
+            literal(None, String).label("pricing"),
+            source.c.namespace.label("publisher"),
+            count,
+        )
+        .group_by(source.c.namespace)
+        .order_by(count.desc(), source.c.namespace)
+        .limit(MAX_PUBLISHER_VALUES)
+    )
+    rows = union_all(grouped, publishers.subquery("top_publishers").select()).subquery("f")
     aggregated = func.coalesce(func.json_agg(literal_column("f")), literal_column("'[]'::json"))
-    return select(aggregated).select_from(grouped).scalar_subquery()
+    return select(aggregated).select_from(rows).scalar_subquery()
 
 
 def parse_facets(rows: list[dict[str, Any]]) -> tuple[Facets, int]:
-    """Turn the grouped rows into facet lists, most frequent first; return them with the total."""
+    """Turn the grouped rows into facet lists, most frequent first, and return them with the total."""
     facets: Facets = {name: [] for name in FACETS}
     total = 0
     for row in rows:
@@ -62,7 +73,6 @@ def parse_facets(rows: list[dict[str, Any]]) -> tuple[Facets, int]:
 
     for values in facets.values():
         values.sort(key=lambda facet: (-facet.count, facet.value))
-    del facets["publisher"][MAX_PUBLISHER_VALUES:]
     return facets, total
 
 

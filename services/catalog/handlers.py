@@ -122,7 +122,7 @@ async def on_entitlement_granted(session: AsyncSession, envelope: Envelope, data
         "valid_until": data.valid_until,
     }
     statement = insert(Entitlement).values(id=data.entitlement_id, revoked_at=None, **values)
-    # A renewal grants the same entitlement again with a later end; a revocation already
+    # A renewal grants the same entitlement again with a later end. A revocation already
     # recorded stays, because a grant that arrives after its revocation is stale.
     await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"valid_until": data.valid_until}))
 

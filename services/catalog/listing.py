@@ -48,7 +48,7 @@ def version_summary(version: ProductVersion) -> VersionSummary:
 
 
 async def owned_tiers(session: AsyncSession, principal: Principal | None, product_id: uuid.UUID) -> set[uuid.UUID]:
-    """Return the tiers of the product the signed-in customer holds a valid entitlement to."""
+    """Return the tiers of the product to which the signed-in customer has a valid entitlement."""
     if principal is None:
         return set()
     now = session.info["runtime"].clock.now()

@@ -1,6 +1,6 @@
-"""The rules of a product manifest, each with the message a publisher sees when it fails.
+"""The rules of a product manifest, each with the message a publisher gets when it fails.
 
-A draft may be incomplete, but every value it holds must already be valid; submitting
+A draft may be incomplete, but every value it contains must already be valid. Submitting
 also requires every item. `check_manifest` returns all problems at once, so a publisher
 fixes a form in one round instead of one error per attempt.
 """

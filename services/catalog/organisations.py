@@ -29,8 +29,8 @@ async def record_organisation(
 async def namespace_of(session: AsyncSession, organisation_id: uuid.UUID, principal: Principal | None) -> str:
     """Return the organisation's namespace, from the caller's token or the read model.
 
-    A namespace seen in a token is recorded, so the catalog knows organisations whose
-    creation event it has not handled yet.
+    A namespace seen in a token is recorded, so the read model also contains organisations
+    whose creation event the catalog has not handled yet.
     """
     membership = principal.memberships.get(organisation_id) if principal else None
     if membership is not None:

@@ -29,7 +29,7 @@ DOCUMENT_FIELDS = tuple(name for name in ManifestFields.model_fields if name != 
 
 
 def has_private_access(principal: Principal | None, organisation_id: uuid.UUID) -> bool:
-    """Whether the caller may see the organisation's drafts: its members and store staff."""
+    """Return whether the caller may read the organisation's drafts, as its members and store staff may."""
     if principal is None:
         return False
     return principal.is_staff or organisation_id in principal.memberships

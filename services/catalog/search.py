@@ -26,8 +26,8 @@ from shared.pagination import finish_page, paginate
 # ts_rank weights for the document's D, C, B and A parts: long description, short
 # description, tags and publisher, name.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'::float4[]"
-# Added to the score of an exact name match, so it outranks any other match: ts_rank
-# and word_similarity are at most 1 here.
+# Added to the score of an exact name match, so it outranks any other match, because
+# ts_rank without normalisation and word_similarity return at most 1.
 EXACT_NAME_BONUS = 10.0
 
 SUMMARY_COLUMNS = (
@@ -70,6 +70,19 @@ class SearchQuery:
     sort: Sort | None = None
     cursor: str | None = None
     limit: int = 20
+
+
+# Without words, facets read only these columns, which the facet index covers.
+FACET_COLUMNS = (Listing.category, Listing.namespace, Listing.product_type, Listing.certified, Listing.is_free)
+
+# Sort order: the columns of the keyset (the last one unique) and the direction.
+SORT_COLUMNS: dict[Sort, tuple[tuple[str, str], bool]] = {
+    Sort.RELEVANCE: (("score", "product_id"), True),
+    Sort.NEWEST: (("published_at", "product_id"), True),
+    Sort.PULLS: (("pull_count", "product_id"), True),
+    Sort.PRICE_ASC: (("min_price", "product_id"), False),
+    Sort.PRICE_DESC: (("min_price", "product_id"), True),
+}
 
 
 def _full_text_match(text: str) -> tuple[ColumnElement, ColumnElement]:
@@ -121,9 +134,10 @@ async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_ca
     collected once in a materialized CTE that both parts read, because ranking and
     counting must visit every match anyway.
     """
-    # Plan every statement for its own values: the selectivity of a word or a filter value
-    # varies by orders of magnitude, and a generic plan of a prepared statement (asyncpg
-    # prepares every statement) would also evaluate websearch_to_tsquery once per row.
+    # Plan every statement for its own values, because the selectivity of a word or a filter
+    # value varies by orders of magnitude. A generic plan of a prepared statement (asyncpg
+    # prepares every statement) assumes one selectivity for all words, and it chose a full
+    # scan to look for a word that no listing contains.
     await session.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     conditions = _filters(query)
@@ -177,19 +191,6 @@ async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_ca
 def _json(value: Any) -> Any:
     # asyncpg returns json columns as text.
     return json.loads(value) if isinstance(value, str) else value
-
-
-# Without words, facets read only these columns, which the facet index covers.
-FACET_COLUMNS = (Listing.category, Listing.namespace, Listing.product_type, Listing.certified, Listing.is_free)
-
-# Sort order: the columns of the keyset (the last one unique) and the direction.
-SORT_COLUMNS: dict[Sort, tuple[tuple[str, str], bool]] = {
-    Sort.RELEVANCE: (("score", "product_id"), True),
-    Sort.NEWEST: (("published_at", "product_id"), True),
-    Sort.PULLS: (("pull_count", "product_id"), True),
-    Sort.PRICE_ASC: (("min_price", "product_id"), False),
-    Sort.PRICE_DESC: (("min_price", "product_id"), True),
-}
 
 
 def _cursor_values(item: dict[str, Any], sort_names: tuple[str, str]) -> tuple:

@@ -1,4 +1,4 @@
-"""Where uploaded images are kept: a small storage interface and its local-folder implementation."""
+"""Storage of uploaded images: a small interface and its local-folder implementation."""
 
 from __future__ import annotations
 

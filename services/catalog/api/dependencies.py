@@ -1,4 +1,4 @@
-"""What the catalog's routes share: its settings and its media storage."""
+"""Dependencies shared by the catalog's routes: its settings and its media storage."""
 
 from __future__ import annotations
 
