@@ -46,6 +46,9 @@ class PasswordResetRequested(EventData):
     email: str
     link: str
     expires_at: AwareDatetime
+    # "sign_up_attempt": someone tried to sign up with this address, which already has
+    # an account; the message should say so rather than "you asked for a reset".
+    reason: Literal["requested", "sign_up_attempt"] = "requested"
 
 
 class OrganisationCreated(EventData):
@@ -70,6 +73,7 @@ class InvitationCreated(EventData):
     role: Literal["owner", "editor", "viewer"]
     link: str
     expires_at: AwareDatetime
+    invitation_id: uuid.UUID | None = None
 
 
 class TokenRevoked(EventData):
@@ -280,6 +284,8 @@ class ImagePulled(EventData):
     tier_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
     paid: bool = False
+    # True when a member of the publishing organisation pulled: not a customer download.
+    publisher_member: bool = False
     registry_event_id: str
     pulled_at: AwareDatetime
 
@@ -318,6 +324,9 @@ class SubscriptionChanged(EventData):
     current_period_end: AwareDatetime | None = None
     amount: Money | None = None
     currency: Currency | None = None
+    # On a renewal: billing's order for the renewal invoice, and the tax within `amount`.
+    order_id: uuid.UUID | None = None
+    tax_amount: Money | None = None
 
 
 class PaymentRefunded(EventData):
