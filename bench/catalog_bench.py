@@ -4,16 +4,18 @@ Run from the repository root: `python bench/catalog_bench.py` (or `make bench`).
 the PostgreSQL server of the tests (WHARF_TEST_DATABASE_SERVER_URL, by default
 postgresql://postgres@127.0.0.1:5432) and writes bench/reports/catalog.md.
 
-The script fills a fresh database with generated listings and starts the catalog in a
-uvicorn process on loopback. It sends each query shape with httpx from this process,
-one request at a time for latency and from several concurrent clients for throughput.
-Then it times the SQL statements of the same queries directly over asyncpg.
+The script fills a fresh database with generated listings and starts the catalog and the
+gateway in uvicorn processes on loopback. It sends each query shape with httpx from this
+process to the catalog and through the gateway, one request at a time for latency, and
+to the catalog from several concurrent clients for throughput. Then it times the SQL
+statements of the same queries directly over asyncpg.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -196,29 +198,44 @@ def start_service(url: str, port: int) -> subprocess.Popen:
     return subprocess.Popen(command, env=environment, cwd=ROOT)
 
 
+def start_gateway(port: int, catalog_url: str) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "WHARF_GATEWAY_UPSTREAMS": json.dumps({"catalog": catalog_url}),
+        "WHARF_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "services.gateway.app:create_gateway", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]
+    return subprocess.Popen(command, env=environment, cwd=ROOT)
+
+
 async def wait_ready(base_url: str, process: subprocess.Popen) -> None:
     async with httpx.AsyncClient(base_url=base_url) as client:
         for _ in range(200):
             if process.poll() is not None:
-                raise RuntimeError(f"the catalog exited with code {process.returncode} before it was ready")
+                raise RuntimeError(f"{base_url} exited with code {process.returncode} before it was ready")
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError("the catalog did not respond to /healthz within 20 s; see its output above")
+    raise RuntimeError(f"{base_url} did not respond to /healthz within 20 s; see its output above")
 
 
 async def measure_latency(base_url: str, shape: str, requests: int, rng: random.Random) -> Timing:
+    """Time `requests` searches of one shape, one at a time, at `base_url` + `/search`."""
     samples = []
     async with httpx.AsyncClient(base_url=base_url) as client:
         for _ in range(20):  # warm-up: connection pool, prepared statements, caches
-            (await client.get("/search", params=query_params(shape, rng))).raise_for_status()
+            (await client.get("search", params=query_params(shape, rng))).raise_for_status()
         for _ in range(requests):
             params = query_params(shape, rng)
             started = time.perf_counter()
-            response = await client.get("/search", params=params)
+            response = await client.get("search", params=params)
             samples.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
     return Timing(samples)
@@ -234,7 +251,7 @@ async def measure_throughput(base_url: str, requests: int, clients: int, rng: ra
     async def client_loop(client: httpx.AsyncClient) -> None:
         while not queue.empty():
             params = queue.get_nowait()
-            (await client.get("/search", params=params)).raise_for_status()
+            (await client.get("search", params=params)).raise_for_status()
 
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
@@ -335,30 +352,40 @@ def write_report(
         "",
         "Command: `python bench/catalog_bench.py` (part of `make bench`).",
         "",
-        "| query shape | service p50 ms | service p95 ms | service p99 ms | service req/s (1 client) | SQL p50 ms | SQL p95 ms | SQL p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Times in milliseconds (p50 / p95 / p99); req/s is one client sending one request at a time.",
+        "",
+        "| query shape | service | service req/s | gateway | gateway req/s | SQL |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for shape, service, sql in rows:
-        rate = 1000 / statistics.mean(service.samples_ms)
+    for shape, service, gateway, sql in rows:
         lines.append(
-            f"| {shape} | {service.p50:.1f} | {service.percentile(0.95):.1f} | {service.percentile(0.99):.1f} "
-            f"| {rate:.0f} | {sql.p50:.1f} | {sql.percentile(0.95):.1f} | {sql.percentile(0.99):.1f} |"
+            f"| {shape} | {_triple(service)} | {_rate(service):.0f} | {_triple(gateway)} | {_rate(gateway):.0f} "
+            f"| {_triple(sql)} |"
         )
-    every = Timing([sample for _, service, _ in rows for sample in service.samples_ms])
+    every = Timing([sample for _, service, _, _ in rows for sample in service.samples_ms])
+    every_gateway = Timing([sample for _, _, gateway, _ in rows for sample in gateway.samples_ms])
     lines += [
-        f"| all shapes | {every.p50:.1f} | {every.percentile(0.95):.1f} | {every.percentile(0.99):.1f} "
-        f"| {1000 / statistics.mean(every.samples_ms):.0f} | | | |",
+        f"| all shapes | {_triple(every)} | {_rate(every):.0f} | {_triple(every_gateway)} | {_rate(every_gateway):.0f} | |",
         "",
         f"Throughput with {clients} concurrent clients over the mixed shapes: {throughput:.0f} requests/s.",
         "",
         f"Bar: p95 under 25 ms at the service. All shapes together: p95 {every.percentile(0.95):.1f} ms, "
         + ("met." if every.percentile(0.95) < 25 else "NOT met."),
         "",
-        "Through the gateway: not measured, because the gateway service is not part of this branch.",
+        "The gateway runs in its own uvicorn process and forwards `/api/catalog/search` to the",
+        "catalog over loopback HTTP, as in the distributed mode.",
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
+
+
+def _triple(timing: Timing) -> str:
+    return f"{timing.p50:.1f} / {timing.percentile(0.95):.1f} / {timing.percentile(0.99):.1f}"
+
+
+def _rate(timing: Timing) -> float:
+    return 1000 / statistics.mean(timing.samples_ms)
 
 
 async def main() -> None:
@@ -381,22 +408,31 @@ async def main() -> None:
         print(f"generated {options.listings} listings in {time.perf_counter() - started:.0f} s", flush=True)
 
     load_at_start = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    port = free_port()
+    port, gateway_port = free_port(), free_port()
     process = start_service(url, port)
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{port}/"
+    gateway = start_gateway(gateway_port, f"http://127.0.0.1:{port}")
+    gateway_url = f"http://127.0.0.1:{gateway_port}/api/catalog/"
     rng = random.Random(SEED + 1)
     try:
         await wait_ready(base_url, process)
+        await wait_ready(f"http://127.0.0.1:{gateway_port}/", gateway)
         rows = []
         for shape in SHAPES:
             service = await measure_latency(base_url, shape, options.requests, rng)
+            through_gateway = await measure_latency(gateway_url, shape, options.requests, rng)
             sql = await measure_sql(url, shape, options.requests, rng)
-            rows.append((shape, service, sql))
-            print(f"{shape}: service p95 {service.percentile(0.95):.1f} ms, SQL p95 {sql.percentile(0.95):.1f} ms", flush=True)
+            rows.append((shape, service, through_gateway, sql))
+            print(
+                f"{shape}: p95 service {service.percentile(0.95):.1f} ms, "
+                f"gateway {through_gateway.percentile(0.95):.1f} ms, SQL {sql.percentile(0.95):.1f} ms",
+                flush=True,
+            )
         throughput = await measure_throughput(base_url, options.requests * len(SHAPES), options.clients, rng)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for child in (gateway, process):
+            child.terminate()
+            child.wait(timeout=10)
 
     load = f"{load_at_start} / " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
     details = f"{machine()}, PostgreSQL {await server_version(url)}"
