@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from enum import StrEnum
 
-from sqlalchemy import Float, case, cast, exists, func, literal, literal_column, select
-from sqlalchemy import text as sql_text
+from sqlalchemy import Float, case, cast, exists, func, literal, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -134,30 +133,18 @@ async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_ca
     collected once in a materialized CTE that both parts read, because ranking and
     counting must visit every match anyway.
     """
-    # Plan every statement for its own values, because the selectivity of a word or a filter
-    # value varies by orders of magnitude. A generic plan of a prepared statement (asyncpg
-    # prepares every statement) assumes one selectivity for all words, and it chose a full
-    # scan to look for a word that no listing contains.
-    await session.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
     conditions = _filters(query)
-    score: ColumnElement = literal(None, Float)
     text = (query.text or "").strip()
     if text:
-        # Typo tolerance is the fallback: the trigram match, which costs more and finds
-        # looser matches, runs only when the words themselves find nothing.
-        match, score = _full_text_match(text)
-        if not await session.scalar(select(exists().where(match, *conditions))):
-            match, score = _similar_words_match(text)
-        conditions.append(match)
+        source = _text_matches(text, conditions)
+    else:
+        source = select(*SUMMARY_COLUMNS, literal(None, Float).label("score")).where(*conditions).subquery("matches")
 
     sort = query.sort or (Sort.RELEVANCE if text else Sort.NEWEST)
     if sort == Sort.RELEVANCE and not text:
         # Without words, relevance means popularity.
         sort = Sort.PULLS
 
-    matches = select(*SUMMARY_COLUMNS, score.label("score")).where(*conditions)
-    source = matches.cte("matches").prefix_with("MATERIALIZED") if text else matches.subquery("matches")
     sort_names, descending = SORT_COLUMNS[sort]
     columns = [source.c[name] for name in sort_names]
     page = paginate(select(source), columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
@@ -186,6 +173,27 @@ async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_ca
 
     kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, sort_names))
     return SearchPage(items=[_summary(item) for item in kept], next_cursor=next_cursor, total=total, facets=facets)
+
+
+def _text_matches(text: str, conditions: list[ColumnElement]):
+    """Return a materialized CTE of the listings matching the words, with their scores.
+
+    Typo tolerance is the fallback: the trigram match, which costs more and finds looser
+    matches, runs only when the words themselves find nothing. The emptiness test is
+    uncorrelated, so PostgreSQL evaluates it once and skips the trigram scan otherwise.
+    """
+    full_text, full_text_score = _full_text_match(text)
+    exact = (
+        select(*SUMMARY_COLUMNS, full_text_score.label("score"))
+        .where(full_text, *conditions)
+        .cte("word_matches")
+        .prefix_with("MATERIALIZED")
+    )
+    similar, similar_score = _similar_words_match(text)
+    fallback = select(*SUMMARY_COLUMNS, similar_score.label("score")).where(
+        similar, *conditions, ~exists(select(literal(1)).select_from(exact))
+    )
+    return union_all(select(exact), fallback).cte("matches").prefix_with("MATERIALIZED")
 
 
 def _json(value: Any) -> Any:

@@ -25,6 +25,15 @@ def _time(name: str, nullable: bool = True) -> sa.Column:
 def upgrade() -> None:
     # Trigram matching gives search its typo tolerance.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # Plan every statement for its own values, because the selectivity of a search word or
+    # filter varies by orders of magnitude. A generic plan of a prepared statement (asyncpg
+    # prepares every statement) assumes one selectivity for all words; in a benchmark it
+    # chose a full scan to look for a word no listing contains. Applies to new connections.
+    # NOTE: ALTER DATABASE needs the database owner; a migration run by another role fails here.
+    op.execute(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = force_custom_plan', "
+        "current_database()); END $$"
+    )
 
     op.create_table(
         "organisations",
@@ -197,6 +206,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET plan_cache_mode', current_database()); END $$")
     for table in (
         "listings",
         "entitlements",
