@@ -84,8 +84,13 @@ async def require_version_move(
     current = (
         await session.execute(select(ProductVersion.state).where(ProductVersion.id == version.id))
     ).scalar_one()
+    raise version_conflict(version, transition, current)
+
+
+def version_conflict(version: ProductVersion, transition: str, current: str) -> Conflict:
+    """Build the 409 for a version transition that does not apply to the state `current`."""
     sources, target = VERSION_TRANSITIONS[transition]
-    raise Conflict(
+    return Conflict(
         f"Version {version.version} of product {version.product_id} is {current}; "
         f"it can become {target} only from " + " or ".join(sorted(sources)),
         current_state=current,

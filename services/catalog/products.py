@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import profiles
 from services.catalog.events import emit_submitted
-from services.catalog.lifecycle import EDITABLE_STATES, OPEN_STATES, VISIBLE_STATUSES, require_version_move
+from services.catalog.lifecycle import (
+    EDITABLE_STATES,
+    OPEN_STATES,
+    VERSION_TRANSITIONS,
+    VISIBLE_STATUSES,
+    require_version_move,
+    version_conflict,
+)
 from services.catalog.manifest import SLUG, ManifestError, check_manifest, check_name, slugify
 from services.catalog.models import Media, Product, ProductVersion, Tier
 from services.catalog.schemas import ManifestFields, ProductCreate, TierIn, VersionCreate, VersionUpdate
@@ -239,9 +246,9 @@ async def submit_version(
     session: AsyncSession, product: Product, version: ProductVersion, *, min_logo_side: int
 ) -> None:
     """Check the complete manifest and the profile, move the version to submitted and emit the event."""
-    if version.state not in EDITABLE_STATES:
-        # The conditional update below raises the 409 that names the current state.
-        await require_version_move(session, version, "submit")
+    # The version row is locked, so its state cannot change before the update below.
+    if version.state not in VERSION_TRANSITIONS["submit"][0]:
+        raise version_conflict(version, "submit", version.state)
 
     tiers = await tiers_of(session, version.id)
     documents = [tier_document(tier) for tier in tiers]
@@ -274,8 +281,7 @@ async def submit_version(
 
 
 def _document(body: ManifestFields, fields: set[str]) -> dict[str, Any]:
-    dumped = body.model_dump(mode="json", include=set(DOCUMENT_FIELDS) & fields)
-    return dumped
+    return body.model_dump(mode="json", include=set(DOCUMENT_FIELDS) & fields)
 
 
 def _new_tiers(tiers: list[TierIn], *, known_ids: set[uuid.UUID]) -> list[dict[str, Any]]:
@@ -310,13 +316,13 @@ async def _check(
     complete: bool,
 ) -> list[ManifestError]:
     referenced = [document.get("logo_media_id"), *(document.get("screenshots") or [])]
-    wanted = {uuid.UUID(str(value)) for value in referenced if value}
+    referenced_ids = {uuid.UUID(str(value)) for value in referenced if value}
     media_ids: set[uuid.UUID] = set()
-    if wanted:
+    if referenced_ids:
         media_ids = set(
             (
                 await session.execute(
-                    select(Media.id).where(Media.organisation_id == organisation_id, Media.id.in_(wanted))
+                    select(Media.id).where(Media.organisation_id == organisation_id, Media.id.in_(referenced_ids))
                 )
             ).scalars()
         )

@@ -90,10 +90,10 @@ async def publish_media(session: AsyncSession, product: Product, version: Produc
     profile = await session.get(PublisherProfile, product.organisation_id)
     if profile is not None:
         ids.append(profile.logo_media_id)
-    wanted = {uuid.UUID(str(value)) for value in ids if value}
-    if wanted:
+    shown_ids = {uuid.UUID(str(value)) for value in ids if value}
+    if shown_ids:
         await session.execute(
             update(Media)
-            .where(Media.organisation_id == product.organisation_id, Media.id.in_(wanted))
+            .where(Media.organisation_id == product.organisation_id, Media.id.in_(shown_ids))
             .values(public=True)
         )
