@@ -169,6 +169,14 @@ class ScanCompleted(EventData):
     tier_id: uuid.UUID | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # per finding class
     checks_passed: bool | None = None
+    # Results of the plugin configuration checks; None for an image that is not a plugin.
+    plugin_checks_passed: bool | None = None
+    # Every open finding of the image at scan time. None when the producer sends only
+    # `counts`; an empty list means the image has no findings.
+    findings: list[FindingRef] | None = None
+    # When `image.digest` is an index: the digest of each platform's image, as the
+    # vulnerability events of those images name them.
+    platform_digests: list[str] | None = None
 
 
 class ScanFailed(EventData):
@@ -222,6 +230,10 @@ class ReviewDecided(EventData):
     reason: str | None = None
     # On approval: what licensing promotes into the store namespace.
     images: list[ReviewedImage] = Field(default_factory=list)
+    # The review round decided (1 for the first submission, +1 per resubmission).
+    round: int | None = None
+    # On a request for changes: the required fixes, {"findings": [...], "manifest": [...]}.
+    checklist: dict | None = None
 
 
 class SlaEvent(EventData):
@@ -231,12 +243,16 @@ class SlaEvent(EventData):
     finding_class: FindingClass
     vulnerability_id: str
     deadline: AwareDatetime | None = None
+    image_digest: str | None = None
+    package: str | None = None
 
 
 class ListingHold(EventData):
     product_id: uuid.UUID
     organisation_id: uuid.UUID
     reason: str
+    # On a hold: when it turns into a revocation unless the findings are fixed first.
+    hold_ends_at: AwareDatetime | None = None
 
 
 class CertificationChanged(EventData):
