@@ -56,6 +56,7 @@ async def refresh_listing(session: AsyncSession, product_id: uuid.UUID) -> None:
         "tags": tags,
         "tags_text": " ".join(tags),
         "logo_media_id": manifest.get("logo_media_id"),
+        # NOTE: prices in different currencies are compared as plain minor units.
         "min_price": min(prices),
         "currency": cheapest.currency if cheapest else "USD",
         "is_free": any(tier.billing_period == "free" for tier in tiers),
