@@ -318,6 +318,9 @@ class SubscriptionChanged(EventData):
     current_period_end: AwareDatetime | None = None
     amount: Money | None = None
     currency: Currency | None = None
+    # Stripe's subscription status after the change (active, past_due, canceled, ...).
+    status: str | None = None
+    cancel_at_period_end: bool | None = None
 
 
 class PaymentRefunded(EventData):
@@ -330,6 +333,9 @@ class PaymentRefunded(EventData):
     amount: Money
     currency: Currency = Field(pattern=r"^[A-Z]{3}$")
     full: bool
+    # The part of `amount` that was tax, and the order's refunded total after this refund.
+    tax_amount: Money | None = None
+    refunded_total: Money | None = None
 
 
 class PayoutStatementIssued(EventData):
@@ -387,6 +393,7 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "billing.subscription.started": (1, SubscriptionChanged),
     "billing.subscription.renewed": (1, SubscriptionChanged),
     "billing.subscription.canceled": (1, SubscriptionChanged),
+    "billing.subscription.payment_failed": (1, SubscriptionChanged),
     "billing.payment.refunded": (1, PaymentRefunded),
     "billing.payout_statement.issued": (1, PayoutStatementIssued),
     "audit.report.generated": (1, ReportGenerated),
