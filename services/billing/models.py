@@ -14,7 +14,9 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -180,6 +182,9 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_entries_balance", "organisation_id", "account", "currency"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # Insertion order, which timestamps alone cannot give when a frozen clock or one
+    # request writes several transactions.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     account: Mapped[str] = mapped_column(String(32))
@@ -214,6 +219,7 @@ class StatementLine(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     statement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("statements.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order of the line on its statement
     transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     kind: Mapped[str] = mapped_column(String(16))  # sale | refund
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from shared.auth import CurrentPrincipal, OrgRole, require_member, require_staff
@@ -59,12 +59,12 @@ async def list_ledger_entries(
     limit = check_limit(limit)
     statement = paginate(
         select(LedgerEntry).where(LedgerEntry.organisation_id == organisation_id),
-        columns=[LedgerEntry.occurred_at, LedgerEntry.id],
+        columns=[LedgerEntry.seq],
         cursor=cursor,
         limit=limit,
     )
     rows = (await session.execute(statement)).scalars().all()
-    items, next_cursor = finish_page(list(rows), limit=limit, key=lambda row: (row.occurred_at, row.id))
+    items, next_cursor = finish_page(list(rows), limit=limit, key=lambda row: (row.seq,))
     return Page[LedgerEntryRead](items=[LedgerEntryRead.model_validate(row) for row in items], next_cursor=next_cursor)
 
 
@@ -114,7 +114,7 @@ async def get_statement(
         await session.execute(
             select(StatementLine)
             .where(StatementLine.statement_id == statement_id)
-            .order_by(StatementLine.occurred_at, StatementLine.id)
+            .order_by(StatementLine.position)
         )
     ).scalars()
     return StatementDetail(

@@ -93,13 +93,15 @@ async def _issue_one(
         await session.execute(
             select(LedgerEntry)
             .where(LedgerEntry.organisation_id == organisation_id, *_unstated(end))
-            .order_by(LedgerEntry.occurred_at, LedgerEntry.transaction_id)
+            .order_by(LedgerEntry.seq)
         )
     ).scalars().all()
 
+    # Dicts keep insertion order, so the lines follow the order the ledger was written in.
     lines_by_currency: dict[str, list[StatementLine]] = defaultdict(list)
-    for transaction_id, legs in _group_by_transaction(entries).items():
+    for index, (transaction_id, legs) in enumerate(_group_by_transaction(entries).items()):
         line = await _line_from(session, transaction_id, legs)
+        line.position = index
         lines_by_currency[line.currency].append(line)
 
     amounts = {}
@@ -131,10 +133,13 @@ async def _issue_one(
     await session.execute(
         update(LedgerEntry).where(LedgerEntry.id.in_(stated_entries)).values(statement_id=statement.id)
     )
-    for currency in amounts:
-        for line in lines_by_currency[currency]:
-            line.statement_id = statement.id
-            session.add(line)
+    stated_lines = sorted(
+        (line for currency in amounts for line in lines_by_currency[currency]), key=lambda line: line.position
+    )
+    for position, line in enumerate(stated_lines):
+        line.statement_id = statement.id
+        line.position = position
+        session.add(line)
 
     transfers = {}
     for currency, amount in amounts.items():

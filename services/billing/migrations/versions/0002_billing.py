@@ -184,6 +184,7 @@ def upgrade() -> None:
     op.create_table(
         "ledger_entries",
         sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("transaction_id", sa.UUID(), nullable=False),
         sa.Column("organisation_id", sa.UUID(), nullable=False),
         sa.Column("account", sa.String(length=32), nullable=False),
@@ -198,6 +199,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["refund_id"], ["refunds.id"], name=op.f("fk_ledger_entries_refund_id_refunds")),
         sa.ForeignKeyConstraint(["statement_id"], ["statements.id"], name=op.f("fk_ledger_entries_statement_id_statements")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ledger_entries_seq")),
     )
     op.create_index("ix_ledger_entries_balance", "ledger_entries", ["organisation_id", "account", "currency"], unique=False)
     op.create_index(op.f("ix_ledger_entries_statement_id"), "ledger_entries", ["statement_id"], unique=False)
@@ -207,6 +209,7 @@ def upgrade() -> None:
         "statement_lines",
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("statement_id", sa.UUID(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("transaction_id", sa.UUID(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("order_id", sa.UUID(), nullable=True),
