@@ -16,7 +16,7 @@ log = structlog.get_logger()
 
 
 async def choose_payment_provider(runtime: Runtime) -> None:
-    """Pick Stripe or the sandbox; raises, so the service does not start, in production without Stripe."""
+    """Pick Stripe or the sandbox. Raises RuntimeError in production without Stripe, so the service does not start."""
     provider = runtime.state.get(PROVIDER_KEY) or select_provider(runtime.settings, runtime.platform)
     runtime.state[PROVIDER_KEY] = provider
     log.info("billing.provider.selected", provider=provider.name)

@@ -107,18 +107,18 @@ def order_metadata(order: Order) -> dict[str, str]:
     }
 
 
-def resolve_return_url(given, default: str, order_id: uuid.UUID | None, settings, field: str) -> str:
+def resolve_return_url(requested_url, default: str, order_id: uuid.UUID | None, settings, field: str) -> str:
     """Use the client's URL when its origin is allowed, so Checkout cannot become an open redirect."""
     order_text = str(order_id) if order_id else ""
-    if given is None:
+    if requested_url is None:
         return default.replace("{ORDER_ID}", order_text)
 
-    url = str(given)
+    url = str(requested_url)
     allowed = {_origin(settings.success_url), _origin(settings.cancel_url), _origin(settings.portal_return_url)}
     allowed.update(_origin(origin) for origin in settings.allowed_return_origins)
     if _origin(url) not in allowed:
         raise InvalidValue(
-            f"{field} {url!r} is not on an allowed origin; use one of {sorted(allowed)}",
+            f"{field} {url!r} is not on an allowed origin. Use one of {sorted(allowed)}",
             field=field,
         )
     return url.replace("%7BORDER_ID%7D", order_text).replace("{ORDER_ID}", order_text)
@@ -158,7 +158,7 @@ async def complete_checkout(
     subscription_id: str | None,
     current_period_end: datetime | None,
 ) -> bool:
-    """Mark a pending order paid, post the sale and announce it; return False if already done.
+    """Mark a pending order paid, post the sale and announce it. Return False if already done.
 
     The caller holds the order's row lock, so two deliveries of the completion cannot
     both see it pending.
@@ -170,7 +170,7 @@ async def complete_checkout(
     if order.status == "paid":
         return False
     if order.status == "canceled":
-        # Stripe only completes a session that was open, so the payment is real: honour it.
+        # Stripe only completes a session that was open, so the payment is real and is kept.
         log.warning("checkout.completed_after_cancel", order_id=str(order.id))
 
     order.status = "paid"

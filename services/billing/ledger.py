@@ -2,7 +2,7 @@
 
 Accounts, each kept per publisher and currency:
 
-- `cash`: money the platform holds in Stripe for the publisher's sales (asset, debit-normal)
+- `cash`: money received in Stripe for the publisher's sales (asset, debit-normal)
 - `tax_held`: tax collected on the publisher's sales, owed to tax authorities
 - `platform_fee`: the platform's share of sales net of tax
 - `publisher_payable`: what the platform owes the publisher
@@ -47,7 +47,7 @@ async def post_transaction(
     order_id: uuid.UUID | None = None,
     refund_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Write one balanced transaction; legs of zero are left out."""
+    """Write one balanced transaction. Legs of zero are left out."""
     total = sum(leg.amount for leg in legs)
     if total != 0:
         raise UnbalancedTransaction(f"ledger transaction for {kind} does not balance: legs sum to {total}")

@@ -53,7 +53,7 @@ class Tier(Base):
 
 
 class Price(Base):
-    """One price of a tier. A price change adds a row; old rows stay for their subscribers."""
+    """One price of a tier. A price change adds a row, and old rows stay for their subscribers."""
 
     __tablename__ = "prices"
     __table_args__ = (

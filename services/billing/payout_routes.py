@@ -173,7 +173,7 @@ async def get_payout_account(organisation_id: uuid.UUID, principal: CurrentPrinc
     require_member(principal, organisation_id)
     account = await session.get(PayoutAccount, organisation_id)
     if account is None:
-        raise NotFound(f"Organisation {organisation_id} has no payout account; statements are paid by hand")
+        raise NotFound(f"Organisation {organisation_id} has no payout account, so statements are paid by hand")
     return PayoutAccountRead.model_validate(account)
 
 

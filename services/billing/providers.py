@@ -93,18 +93,19 @@ class StripeProvider:
             max_network_retries=settings.stripe_max_network_retries,
         )
 
-    async def _call(self, what: str, coroutine):
+    async def _call(self, action: str, coroutine):
         try:
             return await coroutine
         except stripe.StripeError as exc:
             log.warning(
                 "stripe.call.failed",
-                call=what,
+                call=action,
                 error=type(exc).__name__,
                 message=exc.user_message,
                 request_id=exc.request_id,
             )
-            raise BadGateway(f"Stripe rejected or did not answer the {what} request: {exc.user_message or type(exc).__name__}") from exc
+            reason = exc.user_message or type(exc).__name__
+            raise BadGateway(f"The Stripe request to {action} failed: {reason}. Retry later.") from exc
 
     async def create_customer(self, *, user_id: uuid.UUID, username: str) -> str:
         customer = await self._call(
@@ -221,7 +222,7 @@ class StripeProvider:
         refunds = await self._call(
             "list refunds", self.client.v1.refunds.list_async({"charge": charge_id, "limit": 100})
         )
-        # NOTE: only the first 100 refunds of a charge are read; Stripe caps the page there.
+        # NOTE: only the first 100 refunds of a charge are read, because 100 is Stripe's maximum page size.
         return [refund.to_dict() for refund in refunds.data]
 
     async def invoice_payment_intent(self, invoice_id: str) -> str | None:
@@ -296,14 +297,14 @@ def select_provider(settings: BillingSettings, platform: PlatformSettings) -> Pa
     if settings.stripe_api_key is not None and settings.stripe_api_key.get_secret_value():
         if settings.stripe_webhook_secret is None:
             raise RuntimeError(
-                "STRIPE_WEBHOOK_SECRET (or WHARF_BILLING_STRIPE_WEBHOOK_SECRET) is missing: "
-                "set it to the signing secret of the Stripe webhook endpoint"
+                "STRIPE_WEBHOOK_SECRET (or WHARF_BILLING_STRIPE_WEBHOOK_SECRET) is missing. "
+                "Set it to the signing secret of the Stripe webhook endpoint"
             )
         return StripeProvider(settings)
 
     if platform.environment == Environment.PRODUCTION:
         raise RuntimeError(
-            "The billing sandbox is not allowed in production: set STRIPE_API_KEY "
+            "The billing sandbox is not allowed in production. Set STRIPE_API_KEY "
             "(or WHARF_BILLING_STRIPE_API_KEY) and STRIPE_WEBHOOK_SECRET"
         )
     return SandboxProvider(settings)

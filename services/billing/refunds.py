@@ -34,7 +34,7 @@ async def refund_order(
     if order is None:
         raise NotFound(f"Order {order_id} not found")
     if order.status != "paid":
-        raise Conflict(f"Order {order_id} is {order.status}; only paid orders can be refunded")
+        raise Conflict(f"Order {order_id} is {order.status}. Only paid orders can be refunded")
     if order.payment_intent_id is None:
         raise Conflict(f"Order {order_id} has no recorded payment to refund")
 
@@ -116,7 +116,7 @@ async def apply_refund(
 
     refunded_before = order.refunded_amount
     if refunded_before + amount > order.amount:
-        # Stripe never refunds more than was paid; this means our record of the order is off.
+        # Stripe never refunds more than was paid, so the stored order must be wrong.
         log.error("refund.exceeds_order", order_id=str(order.id), stripe_refund_id=stripe_refund_id, amount=amount)
     order.refunded_amount = refunded_before + amount
     await session.flush()

@@ -1,6 +1,6 @@
 """The sandbox checkout and customer portal, served when no Stripe API key is configured.
 
-The checkout page stands in for Stripe Checkout: completing it runs the same domain code
+The checkout page replaces Stripe Checkout. Completing it runs the same domain code
 as Stripe's `checkout.session.completed` webhook, with a made-up payment id and no tax.
 The session id in the page address is the capability, as with Stripe's hosted pages.
 """
@@ -94,7 +94,7 @@ async def checkout_page(session_id: str, session: SessionDep):
 async def complete(session_id: str, session: SessionDep, request: Request):
     order = await _order_for(session, session_id, lock=True)
     if order.status == "canceled":
-        raise Conflict(f"Checkout session {session_id} was canceled; start a new checkout")
+        raise Conflict(f"Checkout session {session_id} was canceled. Start a new checkout")
 
     if order.status == "pending":
         now = request.app.state.runtime.clock.now()
@@ -192,7 +192,7 @@ async def portal_cancel(portal_id: str, subscription_id: str, session: SessionDe
 async def _portal(session, portal_id: str, request: Request) -> PortalSession:
     portal = await session.get(PortalSession, portal_id)
     if portal is None or portal.expires_at <= request.app.state.runtime.clock.now():
-        raise NotFound(f"Portal session {portal_id} not found or expired; open the portal again from the store")
+        raise NotFound(f"Portal session {portal_id} not found or expired. Open the portal again from the store")
     return portal
 
 

@@ -166,7 +166,7 @@ class PricingSuggestion(BaseModel):
     currency: str
     billing_period: Literal["one_time", "monthly", "yearly"]
     # False when too few comparable tiers exist to show figures without exposing one
-    # competitor's price; the figures are then null.
+    # competitor's price. The figures are then null.
     available: bool
     minimum_sample: int
     lower_quartile: int | None = None

@@ -21,14 +21,14 @@ class BillingSettings(ServiceSettings):
         default=None,
         validation_alias=AliasChoices("WHARF_BILLING_STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET"),
     )
-    # Base URL of the Stripe API; empty means the SDK's default (https://api.stripe.com).
+    # Base URL of the Stripe API. Empty means the SDK's default (https://api.stripe.com).
     stripe_api_base: str = ""
     stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
     # Maximum age in seconds of a webhook signature's timestamp.
     stripe_webhook_tolerance: int = Field(default=300, ge=1)
     # Ask Stripe Checkout to compute tax (needs Stripe Tax set up on the account).
     automatic_tax: bool = False
-    # Pay publishers with transfers to their Stripe Connect accounts; otherwise
+    # Pay publishers with transfers to their Stripe Connect accounts. Without it,
     # statements are paid by hand.
     stripe_connect: bool = False
 
@@ -43,11 +43,11 @@ class BillingSettings(ServiceSettings):
     cancel_url: str = "http://127.0.0.1:8080/orders/{ORDER_ID}?checkout=canceled"
     # Where the customer portal links back to.
     portal_return_url: str = "http://127.0.0.1:8080/account/subscriptions"
-    # Origins a client may name in its own success and cancel URLs; the origins of the
+    # Origins a client may name in its own return URLs. The origins of the
     # three defaults above are always allowed.
     allowed_return_origins: list[str] = Field(default_factory=list)
 
     # How often, in seconds, the scheduler checks whether last month's statements are due.
     statement_check_interval: float = Field(default=3600.0, gt=0)
-    # Fewest comparable tiers before the pricing help shows any figure.
+    # Minimum number of comparable tiers before the pricing help shows any figure.
     pricing_minimum_sample: int = Field(default=5, ge=5)

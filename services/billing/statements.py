@@ -51,7 +51,7 @@ async def issue_statements(session: AsyncSession, month: str) -> list[Statement]
     now = runtime_of(session).clock.now()
     _start, end = month_bounds(month)
     if end > now:
-        raise InvalidValue(f"Month {month} has not ended yet; statements are issued after the month ends", field="month")
+        raise InvalidValue(f"Month {month} has not ended yet. Statements are issued after the month ends", field="month")
 
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STATEMENT_LOCK})
     organisations = (
@@ -211,8 +211,8 @@ async def _describe(session: AsyncSession, entry: LedgerEntry) -> str:
         return entry.kind.capitalize()
     tier = await session.get(Tier, order.tier_id)
     product = f"{tier.product_name} ({tier.name})" if tier else f"tier {order.tier_id}"
-    what = {"sale": "Renewal" if order.kind == "renewal" else "Sale", "refund": "Refund"}[entry.kind]
-    return f"{what} of {product}, order {order.id}"
+    label = {"sale": "Renewal" if order.kind == "renewal" else "Sale", "refund": "Refund"}[entry.kind]
+    return f"{label} of {product}, order {order.id}"
 
 
 async def _post_payout(
@@ -232,7 +232,7 @@ async def _post_payout(
 
 
 async def issue_due_statements(runtime: Runtime) -> int:
-    """Issue last month's statements if not done yet; return how many were issued."""
+    """Issue last month's statements if not done yet, and return how many were issued."""
     month = previous_month(runtime.clock.now())
     async with runtime.sessionmaker() as session, session.begin():
         issued = await issue_statements(session, month)

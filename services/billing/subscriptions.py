@@ -19,7 +19,7 @@ log = structlog.get_logger()
 
 
 def add_period(moment: datetime, billing_period: str) -> datetime:
-    """Return `moment` one billing period later; the 31st becomes the month's last day."""
+    """Return `moment` one billing period later. A 31st becomes the last day of a shorter month."""
     months = 12 if billing_period == "yearly" else 1
     month_index = moment.month - 1 + months
     year = moment.year + month_index // 12
@@ -129,7 +129,7 @@ async def renew_subscription(
 
 
 async def cancel_subscription(session: AsyncSession, subscription: Subscription, *, canceled_at: datetime | None = None) -> bool:
-    """End a subscription once; return False if it was already canceled."""
+    """End a subscription once. Return False if it was already canceled."""
     if subscription.status == "canceled":
         return False
     now = runtime_of(session).clock.now()
@@ -161,7 +161,7 @@ async def update_subscription(
     cancel_at_period_end: bool,
     current_period_end: datetime | None,
 ) -> None:
-    """Apply Stripe's view of a subscription; a canceled one stays canceled."""
+    """Apply Stripe's view of a subscription. A canceled subscription stays canceled."""
     if status == "canceled":
         await cancel_subscription(session, subscription)
         return

@@ -19,7 +19,7 @@ PAID_PERIODS = frozenset({"one_time", "monthly", "yearly"})
 
 
 async def on_product_published(session: AsyncSession, envelope: Envelope, data: ProductPublished) -> None:
-    """Store the product's paid tiers; a changed price becomes a new price row.
+    """Store the product's paid tiers. A changed price becomes a new price row.
 
     A tier missing from a later publication is no longer sold. Catalog events of one
     product may arrive out of order, so an event older than the stored state is ignored.

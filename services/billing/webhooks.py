@@ -41,7 +41,7 @@ router = APIRouter(tags=["webhooks"])
 
 
 class Deferred(Exception):
-    """The event needs an object not recorded yet; `key` names it (`subscription:sub_...`)."""
+    """The event needs an object not recorded yet. `key` names it (`subscription:sub_...`)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -49,7 +49,7 @@ class Deferred(Exception):
 
 
 class Ignored(Exception):
-    """The event has nothing to do with Wharf's state; the reason is logged and stored."""
+    """The event has nothing to do with Wharf's state. The reason is logged and stored."""
 
 
 # A handler applies one Stripe object and returns the keys of objects it recorded, so
@@ -66,7 +66,7 @@ EventHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[list[str]]]
 async def receive_stripe_webhook(request: Request, session: SessionDep) -> dict[str, str]:
     settings = request.app.state.runtime.settings
     if settings.stripe_webhook_secret is None:
-        raise NotFound("Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET to receive them")
+        raise NotFound("Stripe webhooks are not configured. Set STRIPE_WEBHOOK_SECRET to receive them")
 
     payload = await request.body()
     try:
@@ -88,7 +88,7 @@ async def receive_stripe_webhook(request: Request, session: SessionDep) -> dict[
 
 
 async def receive_event(session: AsyncSession, event: dict[str, Any]) -> str:
-    """Store and apply one event; return its status, or "duplicate" for a redelivery."""
+    """Store and apply one event. Return its status, or "duplicate" for a redelivery."""
     now = runtime_of(session).clock.now()
     inserted = await session.execute(
         insert(StripeEvent)
@@ -179,7 +179,7 @@ def _metadata_order_id(obj: dict[str, Any]) -> uuid.UUID | None:
 
 
 def subscription_period_end(subscription: dict[str, Any]) -> datetime | None:
-    """Return the end of the current period; Stripe keeps it per subscription item."""
+    """Return the end of the current period, which Stripe keeps per subscription item."""
     items = (subscription.get("items") or {}).get("data") or []
     ends = [item["current_period_end"] for item in items if item.get("current_period_end")]
     if not ends and subscription.get("current_period_end"):
@@ -210,7 +210,7 @@ def _invoice_period_end(invoice: dict[str, Any]) -> datetime | None:
 
 async def on_checkout_completed(session: AsyncSession, obj: dict[str, Any]) -> list[str]:
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
-        # Delayed payment methods complete the session first and pay later; the money
+        # Delayed payment methods complete the session first and pay later, so the money
         # counts when `checkout.session.async_payment_succeeded` arrives.
         raise Ignored(f"checkout session {obj.get('id')} is not paid yet")
 

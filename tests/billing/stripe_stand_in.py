@@ -1,7 +1,7 @@
 """A local HTTP stand-in for the Stripe API endpoints the billing service calls.
 
 It runs a real HTTP server on 127.0.0.1 in a thread, so the official Stripe SDK talks to
-it over the network exactly as it talks to api.stripe.com. It answers with Stripe-shaped
+it over the network exactly as it talks to api.stripe.com. It returns Stripe-shaped
 JSON objects, replays the first response for a repeated `Idempotency-Key` as Stripe does,
 and records every request for the tests to inspect. Webhooks are signed with Stripe's
 scheme: `Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>`.

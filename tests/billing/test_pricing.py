@@ -88,10 +88,10 @@ async def test_unlisted_tier_cannot_be_bought(billing):
     await billing.publish_product(publisher, [{"tier_id": pro, "name": "Pro", "price_amount": 900, "billing_period": "one_time"}])
 
     dropped = await billing.checkout(TestUser(), basic)
-    kept = await billing.checkout(TestUser(), pro)
+    remaining = await billing.checkout(TestUser(), pro)
 
     assert dropped.status_code == 404
-    assert kept.status_code == 201
+    assert remaining.status_code == 201
 
 
 async def test_free_tier_not_sold(billing):
