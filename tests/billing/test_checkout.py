@@ -29,7 +29,7 @@ async def test_checkout_creates_stripe_session(billing):
     assert created.params["customer"].startswith("cus_")
 
 
-async def test_every_stripe_create_carries_idempotency_key(billing):
+async def test_stripe_creates_carry_idempotency_keys(billing):
     publisher = billing.publisher()
     [tier_id] = await billing.publish_product(publisher, [{"price_amount": 900, "billing_period": "monthly"}])
     customer = TestUser(username="dave")
@@ -86,7 +86,7 @@ async def test_checkout_needs_sign_in(billing):
     assert response.status_code == 401
 
 
-async def test_checkout_return_url_on_foreign_origin_rejected(billing):
+async def test_checkout_foreign_return_url_rejected(billing):
     publisher = billing.publisher()
     [tier_id] = await billing.publish_product(publisher, [{"price_amount": 1200, "billing_period": "one_time"}])
 
@@ -96,7 +96,7 @@ async def test_checkout_return_url_on_foreign_origin_rejected(billing):
     assert "https://evil.example/phish" in response.json()["detail"]
 
 
-async def test_checkout_retry_with_idempotency_key_returns_same_session(billing):
+async def test_checkout_idempotency_key_replays(billing):
     publisher = billing.publisher()
     [tier_id] = await billing.publish_product(publisher, [{"price_amount": 1200, "billing_period": "one_time"}])
     customer = TestUser()
@@ -109,7 +109,7 @@ async def test_checkout_retry_with_idempotency_key_returns_same_session(billing)
     assert len(billing.stand_in.creates("/v1/checkout/sessions")) == 1
 
 
-async def test_completed_checkout_emits_event_and_posts_sale(billing):
+async def test_completed_checkout_posts_sale(billing):
     publisher = billing.publisher()
     [tier_id] = await billing.publish_product(publisher, [{"price_amount": 1000, "billing_period": "one_time"}])
     customer = TestUser(username="frank")

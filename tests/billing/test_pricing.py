@@ -52,7 +52,7 @@ async def test_pricing_leaves_out_asking_publisher(billing):
     assert suggestion["available"] is False
 
 
-async def test_price_change_creates_new_price_keeps_subscribers(billing):
+async def test_price_change_keeps_subscribers(billing):
     publisher = billing.publisher()
     [tier_id] = await billing.publish_product(publisher, [{"price_amount": 900, "billing_period": "monthly"}])
     subscriber = TestUser(username="early")

@@ -64,7 +64,7 @@ async def test_publisher_sees_only_own_money(billing):
         assert customer.status_code == 404, path
 
 
-async def test_statement_of_other_publisher_not_found_under_own(billing):
+async def test_foreign_statement_id_not_found(billing):
     publisher = billing.publisher("acme")
     rival = billing.publisher("rival")
     await _paid_order(billing, publisher, TestUser())
@@ -97,7 +97,7 @@ async def test_payout_account_private_and_owner_only(billing):
     assert foreign_read.status_code == 404
 
 
-async def test_pricing_help_for_foreign_organisation_not_found(billing):
+async def test_pricing_foreign_organisation_not_found(billing):
     rival = billing.publisher("rival")
     publisher = billing.publisher("acme")
 

@@ -243,7 +243,7 @@ async def test_statement_for_running_month_rejected(billing):
     assert "2025-03" in response.json()["detail"]
 
 
-async def test_sales_after_month_end_wait_for_next_statement(billing):
+async def test_sale_after_month_end_waits(billing):
     publisher = billing.publisher()
     await _sale(billing, publisher, price=1000)
     billing.clock.set(datetime(2025, 4, 3, tzinfo=UTC))
@@ -254,7 +254,7 @@ async def test_sales_after_month_end_wait_for_next_statement(billing):
     assert march["amounts"] == {"EUR": 800}
 
 
-async def test_refund_exceeding_month_sales_carried_forward(billing):
+async def test_net_refund_carried_forward(billing):
     publisher = billing.publisher()
     order_id, _, _ = await _sale(billing, publisher, price=1000)
     billing.clock.set(datetime(2025, 4, 2, tzinfo=UTC))
