@@ -63,6 +63,9 @@ class Principal:
         return bool(self.staff_roles)
 
     def has_staff_role(self, *roles: str) -> bool:
+        """Return whether the principal holds one of `roles`, or any staff role if none are named."""
+        if not roles:
+            return self.is_staff
         # Admins hold every staff power.
         return "admin" in self.staff_roles or any(role in self.staff_roles for role in roles)
 

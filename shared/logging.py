@@ -39,6 +39,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
     # Uvicorn's access log repeats what the request middleware logs with ids.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request at INFO; the gateway logs failures itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(**bound) -> structlog.stdlib.BoundLogger:

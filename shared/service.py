@@ -69,6 +69,8 @@ class Runtime:
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # service-specific objects
+    # Set once the consumer is subscribed (at once for a service that consumes nothing).
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def metadata(self) -> MetaData:
@@ -95,7 +97,11 @@ class Runtime:
             clock=self.clock,
         )
         if consumer.handlers:
-            await self.transport.subscribe(consumer)
+            self.tasks.append(
+                asyncio.create_task(self._subscribe(consumer), name=f"{self.service}-subscribe")
+            )
+        else:
+            self.subscribed.set()
 
         for hook in self.spec.on_startup:
             await hook(self)
@@ -115,6 +121,19 @@ class Runtime:
         for task in self.spec.background_tasks:
             self.tasks.append(asyncio.create_task(task(self), name=f"{self.service}-{task.__name__}"))
         log.info("service.started", service=self.service)
+
+    async def _subscribe(self, consumer: Consumer) -> None:
+        """Subscribe, retrying while the broker is down: a service starts without it."""
+        delay = 0.5
+        while True:
+            try:
+                await self.transport.subscribe(consumer)
+                self.subscribed.set()
+                return
+            except Exception as exc:
+                log.warning("bus.subscribe.failed", service=self.service, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -137,14 +156,23 @@ class Runtime:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"failed: {type(exc).__name__}"
-        checks["bus"] = "ok" if await self.transport.ping() else "failed: not connected"
+        if not await self.transport.ping():
+            checks["bus"] = "failed: not connected"
+        elif not self.subscribed.is_set():
+            checks["bus"] = "failed: not subscribed yet"
+        else:
+            checks["bus"] = "ok"
         return checks
 
 
 def build_transport(platform: PlatformSettings) -> Transport:
     if platform.amqp_url:
         return RabbitMQTransport(
-            platform.amqp_url, retry_delays=platform.retry_delays, prefetch=platform.consumer_prefetch
+            platform.amqp_url,
+            retry_delays=platform.retry_delays,
+            prefetch=platform.consumer_prefetch,
+            exchange=platform.amqp_exchange,
+            queue_prefix=platform.amqp_queue_prefix,
         )
     return InMemoryTransport(retry_delays=platform.retry_delays)
 
@@ -158,7 +186,7 @@ def database_url_for(service: str, settings: ServiceSettings, platform: Platform
             f"No database configured for {service}: set WHARF_{service.upper()}_DATABASE_URL "
             "or WHARF_DATABASE_SERVER_URL, or start it with `make run`, which embeds PostgreSQL"
         )
-    return with_database(platform.database_server_url, f"wharf_{service}")
+    return with_database(platform.database_server_url, f"{platform.database_prefix}_{service}")
 
 
 def with_database(server_url: str, database: str) -> str:

@@ -30,7 +30,12 @@ class PlatformSettings(BaseSettings):
     # PostgreSQL server URL without a database name; each service appends its own database.
     # When empty, the all-in-one mode starts an embedded PostgreSQL.
     database_server_url: str = ""
+    # Each service's database is named `<database_prefix>_<service>` on the server.
+    database_prefix: str = "wharf"
     data_dir: str = "var"
+    # RabbitMQ names: the topic exchange, and the prefix of every service's queues.
+    amqp_exchange: str = "wharf.events"
+    amqp_queue_prefix: str = "wharf"
     # Outbox relay: polling interval in seconds when no NOTIFY arrives, and batch size.
     outbox_poll_interval: float = 2.0
     outbox_batch_size: int = 100

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from shared.service import ServiceSpec, create_service_app
-from services.audit import handlers, routes
+from services.audit import handlers
+from services.audit.api import ROUTERS
 from services.audit.models import Base
+from services.audit.scheduler import create_partitions_on_startup, run_scheduler
 from services.audit.settings import AuditSettings
+from shared.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="audit",
@@ -14,8 +16,10 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     settings_class=AuditSettings,
-    routers=[routes.router],
+    routers=ROUTERS,
     handlers=handlers.HANDLERS,
+    background_tasks=[run_scheduler],
+    on_startup=[create_partitions_on_startup],
 )
 
 

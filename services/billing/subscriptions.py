@@ -59,7 +59,15 @@ async def start_subscription(
     session.add(subscription)
     await session.flush()
 
-    await _announce(session, "billing.subscription.started", subscription, amount=order.amount, currency=order.currency)
+    await _announce(
+        session,
+        "billing.subscription.started",
+        subscription,
+        amount=order.amount,
+        currency=order.currency,
+        order_id=order.id,
+        tax_amount=order.tax_amount,
+    )
     log.info("subscription.started", subscription_id=subscription_id, order_id=str(order.id))
     return subscription
 
@@ -123,7 +131,15 @@ async def renew_subscription(
     subscription.updated_at = now
     await session.flush()
 
-    await _announce(session, "billing.subscription.renewed", subscription, amount=amount, currency=currency)
+    await _announce(
+        session,
+        "billing.subscription.renewed",
+        subscription,
+        amount=amount,
+        currency=currency,
+        order_id=order.id,
+        tax_amount=tax_amount,
+    )
     log.info("subscription.renewed", subscription_id=subscription.id, order_id=str(order.id))
     return order
 
@@ -186,6 +202,8 @@ async def _announce(
     *,
     amount: int | None = None,
     currency: str | None = None,
+    order_id: uuid.UUID | None = None,
+    tax_amount: int | None = None,
 ) -> None:
     await emit(
         session,
@@ -200,6 +218,8 @@ async def _announce(
             "current_period_end": subscription.current_period_end,
             "amount": amount,
             "currency": currency,
+            "order_id": order_id,
+            "tax_amount": tax_amount,
             "status": subscription.status,
             "cancel_at_period_end": subscription.cancel_at_period_end,
         },

@@ -6,6 +6,7 @@ from shared.service import ServiceSpec, create_service_app
 from services.scanning import handlers, routes
 from services.scanning.models import Base
 from services.scanning.settings import ScanningSettings
+from services.scanning.vulns import routes as vulnerability_routes
 
 SPEC = ServiceSpec(
     name="scanning",
@@ -14,7 +15,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     settings_class=ScanningSettings,
-    routers=[routes.router],
+    routers=[routes.router, vulnerability_routes.router],
     handlers=handlers.HANDLERS,
 )
 

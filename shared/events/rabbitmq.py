@@ -34,16 +34,16 @@ ERROR_HEADER = "x-wharf-error"
 DEAD_AT_HEADER = "x-wharf-dead-lettered-at"
 
 
-def main_queue(service: str) -> str:
-    return f"wharf.{service}"
+def main_queue(service: str, prefix: str = "wharf") -> str:
+    return f"{prefix}.{service}"
 
 
-def retry_queue(service: str, index: int) -> str:
-    return f"wharf.{service}.retry.{index}"
+def retry_queue(service: str, index: int, prefix: str = "wharf") -> str:
+    return f"{prefix}.{service}.retry.{index}"
 
 
-def dead_queue(service: str) -> str:
-    return f"wharf.{service}.dead"
+def dead_queue(service: str, prefix: str = "wharf") -> str:
+    return f"{prefix}.{service}.dead"
 
 
 class RabbitMQTransport:
@@ -54,12 +54,15 @@ class RabbitMQTransport:
         retry_delays: list[float] | tuple[float, ...] = (1.0, 5.0, 30.0),
         prefetch: int = 20,
         exchange: str = EXCHANGE,
+        queue_prefix: str = "wharf",
         connect_timeout: float = 10.0,
     ) -> None:
         self.url = url
         self.retry_delays = list(retry_delays)
         self.prefetch = prefetch
         self.exchange_name = exchange
+        # Separate prefixes keep test runs (or tenants of one broker) apart.
+        self.queue_prefix = queue_prefix
         self.connect_timeout = connect_timeout
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: aio_pika.abc.AbstractChannel | None = None
@@ -107,20 +110,20 @@ class RabbitMQTransport:
         exchange = await channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        queue = await channel.declare_queue(main_queue(service), durable=True)
+        queue = await channel.declare_queue(main_queue(service, self.queue_prefix), durable=True)
         for event_type in event_types:
             await queue.bind(exchange, routing_key=event_type)
         for index, delay in enumerate(self.retry_delays):
             await channel.declare_queue(
-                retry_queue(service, index),
+                retry_queue(service, index, self.queue_prefix),
                 durable=True,
                 arguments={
                     "x-message-ttl": int(delay * 1000),
                     "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": main_queue(service),
+                    "x-dead-letter-routing-key": main_queue(service, self.queue_prefix),
                 },
             )
-        await channel.declare_queue(dead_queue(service), durable=True)
+        await channel.declare_queue(dead_queue(service, self.queue_prefix), durable=True)
         return queue
 
     async def subscribe(self, consumer: Consumer) -> None:
@@ -159,7 +162,7 @@ class RabbitMQTransport:
                 await self._republish(
                     channel,
                     message,
-                    retry_queue(consumer.service, attempt - 1),
+                    retry_queue(consumer.service, attempt - 1, self.queue_prefix),
                     {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: repr(exc)[:1000]},
                 )
         # Acknowledge only after the message is handled or safely moved on; a crash
@@ -179,7 +182,7 @@ class RabbitMQTransport:
         await self._republish(
             channel,
             message,
-            dead_queue(service),
+            dead_queue(service, self.queue_prefix),
             {
                 ATTEMPT_HEADER: attempts,
                 ERROR_HEADER: error[:2000],
@@ -206,7 +209,7 @@ class RabbitMQTransport:
         await self._ensure_connected()
         channel = await self._connection.channel()
         try:
-            queue = await channel.declare_queue(dead_queue(service), durable=True)
+            queue = await channel.declare_queue(dead_queue(service, self.queue_prefix), durable=True)
             messages = []
             while (message := await queue.get(no_ack=False, fail=False)) is not None:
                 messages.append(message)
@@ -224,7 +227,7 @@ class RabbitMQTransport:
         channel = await self._connection.channel(publisher_confirms=True)
         replayed = 0
         try:
-            queue = await channel.declare_queue(dead_queue(service), durable=True)
+            queue = await channel.declare_queue(dead_queue(service, self.queue_prefix), durable=True)
             kept = []
             while (message := await queue.get(no_ack=False, fail=False)) is not None:
                 if message_id is not None and message.message_id != message_id:
@@ -245,7 +248,7 @@ class RabbitMQTransport:
                     correlation_id=message.correlation_id,
                     headers=headers,
                 )
-                await channel.default_exchange.publish(copy, routing_key=main_queue(service))
+                await channel.default_exchange.publish(copy, routing_key=main_queue(service, self.queue_prefix))
                 await message.ack()
                 replayed += 1
             for message in kept:

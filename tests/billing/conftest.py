@@ -250,6 +250,8 @@ async def start_billing(*, stand_in: StripeStandIn | None, **settings_overrides)
         create_app, database="billing", transport=transport, clock=clock, settings=settings
     ) as service:
         issuer.install(service.runtime.state["jwks"])
+        # Billing subscribes to catalog's events in the background; wait so none is missed.
+        await asyncio.wait_for(service.runtime.subscribed.wait(), timeout=10)
         billing = Billing(
             service=service,
             transport=transport,

@@ -116,7 +116,9 @@ async def test_subscription_renewal_and_cancel_reach_licensing(billing):
         invoice_paid_event("sub_1", amount_paid=900, period_end=first_end, payment_intent="pi_first", billing_reason="subscription_create")
     )
     second_end = first_end + 31 * DAY
-    await billing.send_webhook(invoice_paid_event("sub_1", amount_paid=900, period_end=second_end, payment_intent="pi_second"))
+    await billing.send_webhook(
+        invoice_paid_event("sub_1", amount_paid=1050, tax=150, period_end=second_end, payment_intent="pi_second")
+    )
     await billing.send_webhook(subscription_event("customer.subscription.deleted", "sub_1", status="canceled", period_end=second_end))
 
     [started] = await billing.wait_for_received("billing.subscription.started")
@@ -127,7 +129,10 @@ async def test_subscription_renewal_and_cancel_reach_licensing(billing):
     assert started.data["tier_id"] == str(tier_id)
     assert started.data["current_period_end"].startswith(_iso_date(first_end))
     assert renewed.data["current_period_end"].startswith(_iso_date(second_end))
-    assert renewed.data["amount"] == 900
+    assert renewed.data["amount"] == 1050
+    assert renewed.data["tax_amount"] == 150
+    assert renewed.data["order_id"] is not None
+    assert renewed.data["order_id"] != started.data["order_id"]
     assert canceled.data["status"] == "canceled"
     assert canceled.data["user_id"] == str(customer.user_id)
     subscriptions = (await billing.client.get("/subscriptions", headers=billing.headers(customer))).json()

@@ -95,3 +95,19 @@ async def _seen_times(service):
 
 async def _has_dead_letters(transport) -> bool:
     return bool(transport.dead_letters)
+
+
+async def test_correlation_id_carried_into_event():
+    transport = InMemoryTransport(retry_delays=[0.01])
+    async with running_service(sample.create_app, database="sample", transport=transport) as service:
+        response = await service.client.post(
+            "/notes", json={"text": "correlated"}, headers={"X-Correlation-ID": "journey-42"}
+        )
+        outbox = service.runtime.metadata.tables["outbox"]
+        async with service.runtime.sessionmaker() as session:
+            envelope = (await session.execute(select(outbox.c.envelope))).scalar_one()
+
+    assert response.headers["x-correlation-id"] == "journey-42"
+    assert envelope["correlation_id"] == "journey-42"
+    assert envelope["producer"] == "sample"
+    assert envelope["type"] == "sample.note.created"

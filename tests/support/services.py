@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -34,14 +35,25 @@ def test_platform(**overrides) -> PlatformSettings:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    create_app: Callable[..., FastAPI], *, database: str, recreate: bool = True, **options
+    create_app: Callable[..., FastAPI],
+    *,
+    database: str,
+    recreate: bool = True,
+    wait_subscribed: bool = True,
+    **options,
 ) -> AsyncIterator[RunningService]:
-    """Start `create_app(...)` on the test database `database`, recreated unless told not to."""
+    """Start `create_app(...)` on the test database `database`, recreated unless told not to.
+
+    Waits until the service's consumer is subscribed, so events published by the test
+    reach it; pass `wait_subscribed=False` when the broker is meant to be unreachable.
+    """
     url = database_url(database)
     await ensure_database(url, recreate=recreate)
     options.setdefault("platform", test_platform())
     app = create_app(database_url=url, **options)
     async with app.router.lifespan_context(app):
+        if wait_subscribed:
+            await asyncio.wait_for(app.state.runtime.subscribed.wait(), timeout=30)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield RunningService(app=app, client=client)

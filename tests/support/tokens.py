@@ -19,6 +19,8 @@ from shared.auth import AUDIENCE, ISSUER, JwksCache
 
 @dataclass
 class TestUser:
+    __test__ = False  # a data class, not a test case
+
     user_id: uuid.UUID = field(default_factory=uuid.uuid4)
     username: str = "user"
     staff: tuple[str, ...] = ()

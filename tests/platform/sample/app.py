@@ -19,6 +19,7 @@ from shared.errors import Conflict
 from shared.events import emit
 from shared.events.schemas import EventData, register_event_type
 from shared.idempotency import idempotent
+from shared.pagination import Page, check_limit, finish_page, paginate
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
@@ -67,6 +68,20 @@ async def create_note(body: NoteIn, session: SessionDep, request: Request):
         return {"id": note_id, "text": body.text}
 
     return await idempotent(session, request, scope="anonymous", payload=body, action=action, status_code=201)
+
+
+@router.get("/notes")
+async def list_notes(session: SessionDep, cursor: str | None = None, limit: int | None = None) -> Page[dict]:
+    limit = check_limit(limit)
+    stmt = paginate(
+        select(notes.c.id, notes.c.text, notes.c.created_at),
+        columns=[notes.c.created_at, notes.c.id],
+        cursor=cursor,
+        limit=limit,
+    )
+    rows = (await session.execute(stmt)).all()
+    kept, next_cursor = finish_page(rows, limit=limit, key=lambda row: (row.created_at, row.id))
+    return Page(items=[{"id": str(row.id), "text": row.text} for row in kept], next_cursor=next_cursor)
 
 
 # The consumer's behaviour, switched by tests.

@@ -1,0 +1,36 @@
+# Wharf: the two commands a newcomer needs are `make run` and `make test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run up test test-fast bench venv clean-data
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## All-in-one mode: every service in one process, embedded PostgreSQL, in-memory bus.
+run: $(STAMP)
+	$(PY) -m wharf run
+
+## Distributed mode: each service its own process against the local PostgreSQL and RabbitMQ.
+up: $(STAMP)
+	$(PY) -m wharf up
+
+## The whole test suite against the real PostgreSQL, RabbitMQ, registry and skopeo.
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Benchmarks; each writes its report under bench/reports/.
+bench: $(STAMP)
+	for script in bench/*_bench.py; do $(PY) $$script || exit 1; done
+
+## Remove the all-in-one mode's local data (embedded database, registry storage, media).
+clean-data:
+	rm -rf var

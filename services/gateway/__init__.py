@@ -1,0 +1,1 @@
+"""Wharf API gateway: one address in front of every service."""

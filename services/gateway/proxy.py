@@ -1,0 +1,117 @@
+"""Forward `/api/<service>/...` to the service, streaming bodies both ways."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import structlog
+from fastapi import Request
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from shared.context import correlation_id_var, request_id_var
+from shared.errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
+
+log = structlog.get_logger()
+
+# Hop-by-hop headers (RFC 9110, section 7.6.1) are meaningful for one connection only.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+class Upstreams:
+    """An httpx client per service: pooled HTTP in distributed mode, ASGI in process otherwise."""
+
+    def __init__(self, clients: dict[str, httpx.AsyncClient], *, max_body_bytes: int) -> None:
+        self.clients = clients
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.clients)
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        try:
+            return self.clients[service]
+        except KeyError:
+            raise NotFound(f"No service named {service!r}; known services: {', '.join(self.names)}") from None
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
+def _limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes")
+            yield chunk
+
+    return chunks()
+
+
+async def forward(request: Request, upstreams: Upstreams, service: str, path: str) -> StreamingResponse:
+    client = upstreams.client(service)
+    # Service-to-service routes are never reachable from outside.
+    if path == "internal" or path.startswith("internal/"):
+        raise NotFound(f"{request.url.path} not found")
+
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > upstreams.max_body_bytes:
+        raise PayloadTooLarge(
+            f"The request body of {declared} bytes exceeds the limit of {upstreams.max_body_bytes} bytes"
+        )
+
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    headers += [
+        ("x-request-id", request_id_var.get() or ""),
+        ("x-correlation-id", correlation_id_var.get() or ""),
+        ("x-forwarded-prefix", f"/api/{service}"),
+        ("x-forwarded-host", request.headers.get("host", "")),
+        ("x-forwarded-proto", request.url.scheme),
+    ]
+    if request.client is not None:
+        headers.append(("x-forwarded-for", request.client.host))
+    body = _limited_body(request, upstreams.max_body_bytes) if request.method not in ("GET", "HEAD") else None
+
+    upstream_request = client.build_request(
+        request.method,
+        "/" + path,
+        params=request.query_params.multi_items(),
+        headers=headers,
+        content=body,
+    )
+    try:
+        response = await client.send(upstream_request, stream=True)
+    except httpx.TimeoutException as exc:
+        log.warning("gateway.upstream.timeout", upstream=service, path=path, error=repr(exc))
+        raise GatewayTimeout(f"The {service} service did not answer in time") from exc
+    except httpx.TransportError as exc:
+        log.warning("gateway.upstream.unreachable", upstream=service, path=path, error=repr(exc))
+        raise BadGateway(f"The {service} service is unreachable") from exc
+
+    response_headers = {
+        k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")
+    }
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers=response_headers,
+        background=BackgroundTask(response.aclose),
+    )

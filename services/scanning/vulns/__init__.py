@@ -1,0 +1,1 @@
+"""The vulnerability half of the scanner: OSV feeds, version ranges, matching, assessment."""

@@ -1,0 +1,1 @@
+"""Launchers for the two run modes and the operator commands."""
