@@ -189,8 +189,8 @@ class OutboxRelay:
                 if sent == self.batch_size:
                     continue
                 self._wakeup.clear()
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-                # cancellation that arrives as the wakeup fires, and stop() then hangs.
+                # Not wait_for, because on Python 3.11 it can swallow a cancellation that
+                # arrives as the wakeup fires, and stop() then waits for the relay forever.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_interval):
                         await self._wakeup.wait()
