@@ -48,7 +48,7 @@ async def all_in_one(
     async with contextlib.AsyncExitStack() as stack:
         if not platform.database_server_url:
             server_url, server = await start_embedded_postgres(Path(platform.data_dir) / "postgres")
-            stack.callback(server.cleanup)  # stops the server unless another process holds it
+            stack.callback(server.cleanup)  # stops the server unless another process still uses it
             platform = platform.model_copy(update={"database_server_url": server_url})
 
         transport = build_transport(platform)
@@ -96,7 +96,7 @@ def connect_scanner_to_registry(all_settings: dict, platform: PlatformSettings, 
     """Point the scanner at the registry licensing runs, as licensing's service account.
 
     The registry sends clients to the token service behind the gateway, a host other
-    than the registry's, so the scanner must be told that host is allowed.
+    than the registry's, so that host is added to the scanner's allowed token hosts.
     """
     licensing = all_settings["licensing"]
     scanning = all_settings["scanning"]
