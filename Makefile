@@ -29,6 +29,7 @@ test: $(STAMP)
 
 ## Benchmarks; each writes its report under bench/reports/.
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	for script in bench/*_bench.py; do $(PY) $$script || exit 1; done
 
 ## Remove the all-in-one mode's local data (embedded database, registry storage, media).

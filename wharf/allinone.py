@@ -49,7 +49,7 @@ async def all_in_one(
     async with contextlib.AsyncExitStack() as stack:
         if not platform.database_server_url:
             server_url, server = await start_embedded_postgres(Path(platform.data_dir) / "postgres")
-            stack.callback(server.cleanup)  # stops the server unless another process holds it
+            stack.callback(server.cleanup)  # stops the server unless another process still uses it
             platform = platform.model_copy(update={"database_server_url": server_url})
 
         transport = build_transport(platform)
@@ -57,10 +57,16 @@ async def all_in_one(
         stack.push_async_callback(transport.stop)
 
         apps = {}
+        all_settings = {}
+        for name in SERVICES:
+            overrides = {**ALL_IN_ONE_DEFAULTS.get(name, {}), **service_settings.get(name, {})}
+            all_settings[name] = service_module(name).SPEC.settings_class(**overrides)
+        gateway_settings = gateway_settings or GatewaySettings()
+        connect_scanner_to_registry(all_settings, platform, gateway_settings)
+
         for name in SERVICES:
             module = service_module(name)
-            overrides = {**ALL_IN_ONE_DEFAULTS.get(name, {}), **service_settings.get(name, {})}
-            settings = module.SPEC.settings_class(**overrides)
+            settings = all_settings[name]
             url = database_url_for(name, settings, platform)
             await ensure_database(url)
             apps[name] = module.create_app(
@@ -81,11 +87,31 @@ async def all_in_one(
         for name, app in apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))
 
-        gateway_settings = gateway_settings or GatewaySettings()
         gateway = create_gateway(gateway_settings, in_process_upstreams(apps, gateway_settings))
         await stack.enter_async_context(gateway.router.lifespan_context(gateway))
         gateway.state.service_apps = apps
         yield gateway
+
+
+def connect_scanner_to_registry(all_settings: dict, platform: PlatformSettings, gateway: GatewaySettings) -> None:
+    """Point the scanner at the registry licensing runs, as licensing's service account.
+
+    The registry sends clients to the token service behind the gateway, a host other
+    than the registry's, so that host is added to the scanner's allowed token hosts.
+    """
+    licensing = all_settings["licensing"]
+    scanning = all_settings["scanning"]
+    updates = {}
+    if "WHARF_SCANNING_REGISTRY_URL" not in os.environ:
+        updates["registry_url"] = licensing.resolved_registry_url()
+    if "WHARF_SCANNING_REGISTRY_USERNAME" not in os.environ:
+        updates["registry_username"] = licensing.service_account
+        updates["registry_password"] = platform.internal_token
+    if "WHARF_SCANNING_TOKEN_REALM_HOSTS" not in os.environ:
+        updates["token_realm_hosts"] = [f"{gateway.host}:{gateway.port}"]
+    if "WHARF_SCANNING_STORAGE_DIR" not in os.environ:
+        updates["storage_dir"] = str(Path(platform.data_dir) / "scanning")
+    all_settings["scanning"] = scanning.model_copy(update=updates)
 
 
 async def serve_all_in_one(platform: PlatformSettings) -> None:

@@ -169,6 +169,14 @@ class ScanCompleted(EventData):
     tier_id: uuid.UUID | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # per finding class
     checks_passed: bool | None = None
+    # Results of the plugin configuration checks; None for an image that is not a plugin.
+    plugin_checks_passed: bool | None = None
+    # Every open finding of the image at scan time. None when the producer sends only
+    # `counts`; an empty list means the image has no findings.
+    findings: list[FindingRef] | None = None
+    # When `image.digest` is an index: the digest of each platform's image, as the
+    # vulnerability events of those images name them.
+    platform_digests: list[str] | None = None
 
 
 class ScanFailed(EventData):
@@ -222,6 +230,10 @@ class ReviewDecided(EventData):
     reason: str | None = None
     # On approval: what licensing promotes into the store namespace.
     images: list[ReviewedImage] = Field(default_factory=list)
+    # The review round decided (1 for the first submission, +1 per resubmission).
+    round: int | None = None
+    # On a request for changes: the required fixes, {"findings": [...], "manifest": [...]}.
+    checklist: dict | None = None
 
 
 class SlaEvent(EventData):
@@ -231,12 +243,16 @@ class SlaEvent(EventData):
     finding_class: FindingClass
     vulnerability_id: str
     deadline: AwareDatetime | None = None
+    image_digest: str | None = None
+    package: str | None = None
 
 
 class ListingHold(EventData):
     product_id: uuid.UUID
     organisation_id: uuid.UUID
     reason: str
+    # On a hold: when it turns into a revocation unless the findings are fixed first.
+    hold_ends_at: AwareDatetime | None = None
 
 
 class CertificationChanged(EventData):
@@ -327,6 +343,9 @@ class SubscriptionChanged(EventData):
     # On a renewal: billing's order for the renewal invoice, and the tax within `amount`.
     order_id: uuid.UUID | None = None
     tax_amount: Money | None = None
+    # Stripe's subscription status after the change (active, past_due, canceled, ...).
+    status: str | None = None
+    cancel_at_period_end: bool | None = None
 
 
 class PaymentRefunded(EventData):
@@ -339,6 +358,9 @@ class PaymentRefunded(EventData):
     amount: Money
     currency: Currency = Field(pattern=r"^[A-Z]{3}$")
     full: bool
+    # The part of `amount` that was tax, and the order's refunded total after this refund.
+    tax_amount: Money | None = None
+    refunded_total: Money | None = None
 
 
 class PayoutStatementIssued(EventData):
@@ -396,10 +418,20 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "billing.subscription.started": (1, SubscriptionChanged),
     "billing.subscription.renewed": (1, SubscriptionChanged),
     "billing.subscription.canceled": (1, SubscriptionChanged),
+    "billing.subscription.payment_failed": (1, SubscriptionChanged),
     "billing.payment.refunded": (1, PaymentRefunded),
     "billing.payout_statement.issued": (1, PayoutStatementIssued),
     "audit.report.generated": (1, ReportGenerated),
 }
+
+
+for _model in {model for _version, model in EVENT_SCHEMAS.values()}:
+    # Resolve annotations that name classes defined further down this module.
+    _model.model_rebuild()
+
+
+# The product's own event types, fixed before any test registers a sample type.
+PRODUCT_EVENT_TYPES: frozenset[str] = frozenset(EVENT_SCHEMAS)
 
 
 def register_event_type(event_type: str, version: int, model: type[EventData]) -> None:
