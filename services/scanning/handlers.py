@@ -33,8 +33,15 @@ async def on_product_submitted(
     settings = runtime.settings
 
     for tier in data.tiers:
+        # A resubmission of the version after a request for changes needs a scan of its
+        # own, so a scan belongs to one submission: the request that sent it, named by the
+        # event's correlation id.
         existing = await session.scalar(
-            select(Scan.id).where(Scan.version_id == data.version_id, Scan.tier_id == tier.tier_id)
+            select(Scan.id).where(
+                Scan.version_id == data.version_id,
+                Scan.tier_id == tier.tier_id,
+                Scan.correlation_id == envelope.correlation_id,
+            )
         )
         if existing is not None:
             # Delivered again under another event id: the scan is already there.
