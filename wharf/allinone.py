@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import structlog
 import uvicorn
+from pydantic import SecretStr
 
 from services.gateway.app import SERVICES, create_gateway, in_process_upstreams
 from services.gateway.settings import GatewaySettings
@@ -106,7 +107,8 @@ def connect_scanner_to_registry(all_settings: dict, platform: PlatformSettings, 
         updates["registry_url"] = licensing.resolved_registry_url()
     if "WHARF_SCANNING_REGISTRY_USERNAME" not in os.environ:
         updates["registry_username"] = licensing.service_account
-        updates["registry_password"] = platform.internal_token
+        # model_copy skips validation, so the secret is wrapped here as the field expects.
+        updates["registry_password"] = SecretStr(platform.internal_token)
     if "WHARF_SCANNING_TOKEN_REALM_HOSTS" not in os.environ:
         updates["token_realm_hosts"] = [f"{gateway.host}:{gateway.port}"]
     if "WHARF_SCANNING_STORAGE_DIR" not in os.environ:

@@ -31,7 +31,6 @@ SCHEDULER_PASSES = {
     "audit": ("services.audit.scheduler", "run_once"),
     "billing": ("services.billing.statements", "issue_due_statements"),
 }
-SERVICE_ACCOUNT = "wharf-service"
 
 
 def free_port() -> int:
@@ -45,7 +44,6 @@ def store_settings(
     gateway_url: str,
     registry_port: int,
     admin: tuple[str, str, str],
-    internal_token: str,
 ) -> dict[str, dict]:
     """Return the per-service settings of a store whose gateway and registry are on these ports.
 
@@ -65,14 +63,8 @@ def store_settings(
             "token_realm": f"{gateway_url}/api/licensing/token",
             "notifications_url": f"{gateway_url}/api/licensing/registry/notifications",
         },
-        "scanning": {
-            "registry_url": f"http://{registry}",
-            # The registry sends clients to licensing's token service behind the gateway.
-            "token_realm_hosts": [gateway_url.removeprefix("http://")],
-            "registry_username": SERVICE_ACCOUNT,
-            "registry_password": internal_token,
-            "worker_poll_interval": 0.5,
-        },
+        # The all-in-one launcher points the scanner at licensing's registry.
+        "scanning": {"worker_poll_interval": 0.5},
         "catalog": {"registry_address": registry},
         "billing": {
             "public_url": f"{gateway_url}/api/billing",
@@ -136,9 +128,7 @@ async def in_process_store(
         identity_url=f"{gateway_url}/api/identity",
     )
     admin = ("store-admin", "admin@demo.example.com", secrets.token_urlsafe(18))
-    settings = store_settings(
-        gateway_url=gateway_url, registry_port=registry_port, admin=admin, internal_token=platform.internal_token
-    )
+    settings = store_settings(gateway_url=gateway_url, registry_port=registry_port, admin=admin)
     clock = OffsetClock()
     gateway_settings = GatewaySettings(host="127.0.0.1", port=port)
 
