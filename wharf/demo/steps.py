@@ -149,6 +149,8 @@ async def import_feed_snapshot(journey: Journey) -> dict:
     counts = await asyncio.to_thread(
         feeds.stage_snapshot, journey.osv_source, journey.store.feed_dir, modified_before=SNAPSHOT_CUTOFF
     )
+    if not any(counts.values()):
+        raise StepFailed(f"no OSV records found in {journey.osv_source}")
     journey.say(
         "OSV feeds as of " + SNAPSHOT_CUTOFF.date().isoformat() + ": "
         + ", ".join(f"{name} {count} records" for name, count in sorted(counts.items()))

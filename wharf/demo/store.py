@@ -112,12 +112,35 @@ async def in_process_store(
 ):
     """Start the all-in-one store serving on 127.0.0.1:`port` and yield an `InProcessStore`."""
     port = port or free_port()
-    registry_port = free_port()
-    gateway_url = f"http://127.0.0.1:{port}"
     feed_dir = data_dir / "osv-feeds"
     feed_dir.mkdir(parents=True, exist_ok=True)
-    # The scanning service imports the feeds found in this folder.
+    # The scanning service reads the feed folder from the environment at each import.
+    previous_feed_dir = os.environ.get(FEED_DIR_VARIABLE)
     os.environ[FEED_DIR_VARIABLE] = str(feed_dir)
+    try:
+        serving = _serving(
+            data_dir,
+            port=port,
+            feed_dir=feed_dir,
+            database_server_url=database_server_url,
+            database_prefix=database_prefix,
+            log_json=log_json,
+        )
+        async with serving as store:
+            yield store
+    finally:
+        if previous_feed_dir is None:
+            os.environ.pop(FEED_DIR_VARIABLE, None)
+        else:
+            os.environ[FEED_DIR_VARIABLE] = previous_feed_dir
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    data_dir: Path, *, port: int, feed_dir: Path, database_server_url: str, database_prefix: str, log_json: bool
+):
+    registry_port = free_port()
+    gateway_url = f"http://127.0.0.1:{port}"
 
     platform = PlatformSettings(
         data_dir=str(data_dir),
