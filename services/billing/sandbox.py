@@ -1,7 +1,8 @@
 """The sandbox checkout and customer portal, served when no Stripe API key is configured.
 
 The checkout page replaces Stripe Checkout. Completing it runs the same domain code
-as Stripe's `checkout.session.completed` webhook, with a made-up payment id and no tax.
+as Stripe's `checkout.session.completed` webhook, with a made-up payment id and the tax of
+the `sandbox_tax_basis_points` setting (none by default).
 The session id in the page address is the capability, as with Stripe's hosted pages.
 """
 
@@ -21,6 +22,7 @@ from services.billing.checkout import cancel_checkout, complete_checkout, lock_o
 from services.billing.deps import request_provider
 from services.billing.models import Order, PortalSession, Price, Subscription, Tier
 from services.billing.schemas import OrderRead, SubscriptionRead
+from services.billing.settings import BillingSettings
 from services.billing.subscriptions import add_period, cancel_subscription, lock_subscription, renew_subscription
 
 
@@ -39,6 +41,12 @@ def format_money(amount: int, currency: str) -> str:
     if currency in ZERO_DECIMAL:
         return f"{amount} {currency}"
     return f"{amount // 100}.{amount % 100:02d} {currency}"
+
+
+def included_tax(amount: int, settings: BillingSettings) -> int:
+    """Return the tax within a tax-inclusive sandbox payment, rounded half up."""
+    rate = settings.sandbox_tax_basis_points
+    return (2 * amount * rate + 10000 + rate) // (2 * (10000 + rate))
 
 
 def _new_id(prefix: str) -> str:
@@ -104,7 +112,7 @@ async def complete(session_id: str, session: SessionDep, request: Request):
             session,
             order,
             amount=order.list_amount,
-            tax_amount=0,
+            tax_amount=included_tax(order.list_amount, request.app.state.runtime.settings),
             payment_intent_id=_new_id("pi"),
             subscription_id=subscription_id,
             current_period_end=add_period(now, price.billing_period) if subscription_id else None,
@@ -218,7 +226,7 @@ async def renew(subscription_id: str, principal: CurrentPrincipal, session: Sess
         subscription,
         invoice_id=_new_id("in"),
         amount=price.amount,
-        tax_amount=0,
+        tax_amount=included_tax(price.amount, request.app.state.runtime.settings),
         currency=price.currency,
         payment_intent_id=_new_id("pi"),
         current_period_end=add_period(start, price.billing_period),

@@ -28,6 +28,10 @@ class BillingSettings(ServiceSettings):
     stripe_webhook_tolerance: int = Field(default=300, ge=1)
     # Ask Stripe Checkout to compute tax (needs Stripe Tax set up on the account).
     automatic_tax: bool = False
+    # Tax rate the sandbox checkout applies in place of Stripe Tax, in basis points
+    # (2000 = 20 %). Prices include the tax, as with VAT, so a payment of `amount`
+    # carries `amount * rate / (10000 + rate)` of tax, rounded half up.
+    sandbox_tax_basis_points: int = Field(default=0, ge=0, le=10000)
     # Pay publishers with transfers to their Stripe Connect accounts. Without it,
     # statements are paid by hand.
     stripe_connect: bool = False

@@ -7,7 +7,9 @@ import pytest
 from shared.settings import PlatformSettings
 from services.billing.app import create_app
 from services.billing.providers import SandboxProvider, select_provider
+from services.billing.sandbox import included_tax
 from services.billing.settings import BillingSettings
+from tests.billing.conftest import start_billing
 from tests.support.services import running_service, test_platform
 from tests.support.tokens import TestUser
 
@@ -52,6 +54,27 @@ async def test_sandbox_payment_completes_order(sandbox):
     assert completed.data["amount"] == 1500
     order = (await sandbox.client.get(f"/orders/{checkout['order_id']}", headers=sandbox.headers(customer))).json()
     assert order["status"] == "paid"
+
+
+async def test_sandbox_tax_included_in_payment():
+    async with start_billing(stand_in=None, sandbox_tax_basis_points=2000) as sandbox:
+        _publisher, _customer, checkout = await _start(sandbox, price=1900)
+
+        await sandbox.client.post(_page_path(checkout) + "/complete", headers={"Accept": "application/json"})
+        [completed] = await sandbox.wait_for_received("billing.checkout.completed")
+
+    # 20 % VAT within 19.00: 1900 * 2000 / 12000 = 316.67, rounded half up.
+    assert completed.data["amount"] == 1900
+    assert completed.data["tax_amount"] == 317
+
+
+def test_sandbox_tax_rounds_half_up():
+    settings = BillingSettings(sandbox_tax_basis_points=2000)
+
+    assert included_tax(1200, settings) == 200
+    assert included_tax(3, settings) == 1
+    assert included_tax(2, settings) == 0
+    assert included_tax(1900, BillingSettings()) == 0
 
 
 async def test_sandbox_completion_twice_one_effect(sandbox):

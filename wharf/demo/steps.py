@@ -444,8 +444,8 @@ async def customer_accepts_buys_and_pulls(journey: Journey) -> None:
     )
     state.order = order
     journey.say(
-        f"sandbox checkout paid: order {order.get('id', checkout['order_id'])}, "
-        f"{checkout['amount']} {checkout['currency']} minor units"
+        f"sandbox checkout paid: order {order['id']}, {order['amount']} {order['currency']} "
+        f"minor units including tax {order['tax_amount']}"
     )
 
     async def entitled() -> dict | None:
@@ -644,8 +644,10 @@ def _check_report(journey: Journey, content: dict, statement: dict) -> None:
         f"purchase on {purchase['purchased_at']}: {purchase['amount']} {purchase['currency']} "
         f"including tax {purchase['tax_amount']}"
     )
-    if purchase["tax_amount"] != state.order.get("tax_amount", purchase["tax_amount"]):
-        raise StepFailed(f"the report's tax {purchase['tax_amount']} differs from the order's {state.order.get('tax_amount')}")
+    if purchase["tax_amount"] != state.order["tax_amount"]:
+        raise StepFailed(f"the report's tax {purchase['tax_amount']} differs from the order's {state.order['tax_amount']}")
+    if purchase["tax_amount"] <= 0:
+        raise StepFailed("the purchase carries no tax, but the sandbox checkout applies 20 % VAT")
 
     payout = content["payout"]
     for line in payout["amounts"]:

@@ -67,6 +67,8 @@ def store_settings(
         "scanning": {"worker_poll_interval": 0.5},
         "catalog": {"registry_address": registry},
         "billing": {
+            # 20 % VAT within the prices, so the sandbox payments carry tax as Stripe Tax would.
+            "sandbox_tax_basis_points": 2000,
             "public_url": f"{gateway_url}/api/billing",
             "success_url": f"{gateway_url}/orders/{{ORDER_ID}}?checkout=success",
             "cancel_url": f"{gateway_url}/orders/{{ORDER_ID}}?checkout=canceled",
