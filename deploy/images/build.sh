@@ -48,7 +48,8 @@ for service in "${services[@]}"; do
   echo "Building localhost/wharf-$service:$version on $base_image"
   # --layers caches the build stage, which is the same in every Dockerfile, so only the
   # first image pays for the dependency install.
-  buildah "${storage[@]}" bud --isolation chroot --layers --quiet \
+  # The docker format, because the OCI image format has no HEALTHCHECK.
+  buildah "${storage[@]}" bud --isolation chroot --layers --quiet --format docker \
     --build-arg "BASE_IMAGE=$base_image" \
     --build-arg "WHARF_VERSION=$version" \
     "${trust[@]}" \
