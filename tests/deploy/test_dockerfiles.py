@@ -92,3 +92,32 @@ def test_image_scripts_parse(script):
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
 
     assert result.returncode == 0, result.stderr
+
+
+def make_arguments() -> list[str]:
+    """Return the makefiles to read: the main one, plus the fragment until it is included."""
+    makefile = (REPOSITORY / "Makefile").read_text()
+    if "include deploy/deploy.mk" in makefile:
+        return ["-f", "Makefile"]
+    return ["-f", "Makefile", "-f", "deploy/deploy.mk"]
+
+
+@pytest.mark.parametrize("target", ["base-image", "images", "dogfood", "k8s-render", "compose-config"])
+def test_make_targets_parse(target):
+    result = subprocess.run(
+        ["make", "--dry-run", "--always-make", *make_arguments(), target],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "deploy/" in result.stdout or "kubectl" in result.stdout or "compose" in result.stdout
+
+
+def test_make_test_builds_no_image():
+    result = subprocess.run(["make", "--dry-run", *make_arguments(), "test"], cwd=REPOSITORY, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert "buildah" not in result.stdout
+    assert "deploy/images" not in result.stdout
