@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import httpx
@@ -21,14 +22,28 @@ from wharf.services import service_module
 
 log = structlog.get_logger()
 
+# Settings the all-in-one mode changes unless the environment sets them.
+ALL_IN_ONE_DEFAULTS: dict[str, dict] = {}
+if "WHARF_LICENSING_REGISTRY_MANAGED" not in os.environ:
+    ALL_IN_ONE_DEFAULTS["licensing"] = {"registry_managed": True}
+
 
 @contextlib.asynccontextmanager
-async def all_in_one(platform: PlatformSettings, *, clock: Clock | None = None, gateway_settings=None):
+async def all_in_one(
+    platform: PlatformSettings,
+    *,
+    clock: Clock | None = None,
+    gateway_settings: GatewaySettings | None = None,
+    service_settings: dict[str, dict] | None = None,
+):
     """Start every service in this process and yield the gateway app.
 
     The database is the configured server, or an embedded PostgreSQL under the data
-    folder; the bus is RabbitMQ when an AMQP URL is set, else the in-memory bus.
+    folder; the bus is RabbitMQ when an AMQP URL is set, else the in-memory bus. The
+    licensing service starts the registry unless WHARF_LICENSING_REGISTRY_MANAGED is set
+    to false. `service_settings` overrides settings per service (tests use it for ports).
     """
+    service_settings = service_settings or {}
     clock = clock or SystemClock()
     async with contextlib.AsyncExitStack() as stack:
         if not platform.database_server_url:
@@ -43,7 +58,8 @@ async def all_in_one(platform: PlatformSettings, *, clock: Clock | None = None, 
         apps = {}
         for name in SERVICES:
             module = service_module(name)
-            settings = module.SPEC.settings_class()
+            overrides = {**ALL_IN_ONE_DEFAULTS.get(name, {}), **service_settings.get(name, {})}
+            settings = module.SPEC.settings_class(**overrides)
             url = database_url_for(name, settings, platform)
             await ensure_database(url)
             apps[name] = module.create_app(
@@ -59,6 +75,7 @@ async def all_in_one(platform: PlatformSettings, *, clock: Clock | None = None, 
             app.state.runtime.state["jwks"] = JwksCache(
                 "http://identity/.well-known/jwks.json", client=identity_client
             )
+            app.state.runtime.state["internal_clients"] = {"identity": identity_client}
 
         for name, app in apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))
@@ -85,9 +102,18 @@ async def serve_all_in_one(platform: PlatformSettings) -> None:
         print(
             f"\nWharf is running at {base}\n"
             f"  API docs:   {base}/docs\n"
+            f"  registry:   {registry_address(gateway)}\n"
             f"  readiness:  {base}/readyz\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
         await server.serve()
 
+
+
+def registry_address(gateway) -> str:
+    licensing = gateway.state.service_apps["licensing"].state.runtime
+    process = licensing.state.get("registry_process")
+    if process is None:
+        return "not started here (WHARF_LICENSING_REGISTRY_MANAGED=false)"
+    return process.url

@@ -45,6 +45,14 @@ def child_environment(ports: dict[str, int]) -> dict[str, str]:
     environment = dict(os.environ)
     environment.setdefault("WHARF_DATABASE_SERVER_URL", DEFAULT_SERVER_URL)
     environment.setdefault("WHARF_AMQP_URL", DEFAULT_AMQP_URL)
+    # Services call identity directly: the gateway never forwards `/internal/` routes.
+    environment.setdefault("WHARF_IDENTITY_URL", f"http://127.0.0.1:{ports['identity']}")
+    environment.setdefault("WHARF_LICENSING_REGISTRY_MANAGED", "true")
+    gateway = f"http://127.0.0.1:{environment.get('WHARF_GATEWAY_PORT', '8080')}"
+    environment.setdefault("WHARF_LICENSING_TOKEN_REALM", f"{gateway}/api/licensing/token")
+    environment.setdefault(
+        "WHARF_LICENSING_NOTIFICATIONS_URL", f"{gateway}/api/licensing/registry/notifications"
+    )
     environment.setdefault(
         "WHARF_GATEWAY_UPSTREAMS",
         json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}),

@@ -10,7 +10,7 @@ from services.audit.activity import record
 from services.audit.projections import PROJECTIONS
 from shared.events import Handler
 from shared.events.envelope import Envelope
-from shared.events.schemas import EVENT_SCHEMAS, EventData
+from shared.events.schemas import PRODUCT_EVENT_TYPES, EventData
 
 
 async def handle_event(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
@@ -22,4 +22,4 @@ async def handle_event(session: AsyncSession, envelope: Envelope, data: EventDat
 
 # NOTE: built from the registry when this module is imported; an event type registered
 # later is not consumed until the service restarts.
-HANDLERS: dict[str, Handler] = {event_type: handle_event for event_type in EVENT_SCHEMAS}
+HANDLERS: dict[str, Handler] = {event_type: handle_event for event_type in sorted(PRODUCT_EVENT_TYPES)}

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from shared.service import ServiceSpec, create_service_app
-from services.identity import handlers, routes
+from services.identity import handlers, startup
+from services.identity.api import routers
 from services.identity.models import Base
 from services.identity.settings import IdentitySettings
+from shared.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="identity",
@@ -14,8 +15,9 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     settings_class=IdentitySettings,
-    routers=[routes.router],
+    routers=routers,
     handlers=handlers.HANDLERS,
+    on_startup=[startup.prepare],
 )
 
 

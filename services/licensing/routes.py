@@ -1,5 +1,11 @@
-"""HTTP routes of the licensing service."""
+"""HTTP routes of the licensing service, one router per concept."""
 
-from fastapi import APIRouter
+from services.licensing import entitlements, licences, notifications, token_service, updates
 
-router = APIRouter(tags=["licensing"])
+ROUTERS = [
+    token_service.router,
+    entitlements.router,
+    licences.router,
+    notifications.router,
+    updates.router,
+]

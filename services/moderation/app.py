@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from shared.service import ServiceSpec, create_service_app
-from services.moderation import handlers, routes
+from services.moderation import handlers
+from services.moderation.api import ROUTERS
 from services.moderation.models import Base
+from services.moderation.scheduler import run_scheduler
 from services.moderation.settings import ModerationSettings
+from shared.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="moderation",
@@ -14,8 +16,9 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     settings_class=ModerationSettings,
-    routers=[routes.router],
+    routers=ROUTERS,
     handlers=handlers.HANDLERS,
+    background_tasks=[run_scheduler],
 )
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from shared.service import ServiceSpec, create_service_app
-from services.scanning import handlers, routes
+from services.scanning import handlers, routes, scans
 from services.scanning.models import Base
 from services.scanning.settings import ScanningSettings
 from services.scanning.vulns import routes as vulnerability_routes
@@ -17,6 +17,7 @@ SPEC = ServiceSpec(
     settings_class=ScanningSettings,
     routers=[routes.router, vulnerability_routes.router],
     handlers=handlers.HANDLERS,
+    background_tasks=[scans.scan_worker],
 )
 
 

@@ -46,6 +46,9 @@ class PasswordResetRequested(EventData):
     email: str
     link: str
     expires_at: AwareDatetime
+    # "sign_up_attempt": someone tried to sign up with this address, which already has
+    # an account; the message should say so rather than "you asked for a reset".
+    reason: Literal["requested", "sign_up_attempt"] = "requested"
 
 
 class OrganisationCreated(EventData):
@@ -70,6 +73,7 @@ class InvitationCreated(EventData):
     role: Literal["owner", "editor", "viewer"]
     link: str
     expires_at: AwareDatetime
+    invitation_id: uuid.UUID | None = None
 
 
 class TokenRevoked(EventData):
@@ -165,6 +169,14 @@ class ScanCompleted(EventData):
     tier_id: uuid.UUID | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # per finding class
     checks_passed: bool | None = None
+    # Results of the plugin configuration checks; None for an image that is not a plugin.
+    plugin_checks_passed: bool | None = None
+    # Every open finding of the image at scan time. None when the producer sends only
+    # `counts`; an empty list means the image has no findings.
+    findings: list[FindingRef] | None = None
+    # When `image.digest` is an index: the digest of each platform's image, as the
+    # vulnerability events of those images name them.
+    platform_digests: list[str] | None = None
 
 
 class ScanFailed(EventData):
@@ -218,6 +230,10 @@ class ReviewDecided(EventData):
     reason: str | None = None
     # On approval: what licensing promotes into the store namespace.
     images: list[ReviewedImage] = Field(default_factory=list)
+    # The review round decided (1 for the first submission, +1 per resubmission).
+    round: int | None = None
+    # On a request for changes: the required fixes, {"findings": [...], "manifest": [...]}.
+    checklist: dict | None = None
 
 
 class SlaEvent(EventData):
@@ -227,12 +243,16 @@ class SlaEvent(EventData):
     finding_class: FindingClass
     vulnerability_id: str
     deadline: AwareDatetime | None = None
+    image_digest: str | None = None
+    package: str | None = None
 
 
 class ListingHold(EventData):
     product_id: uuid.UUID
     organisation_id: uuid.UUID
     reason: str
+    # On a hold: when it turns into a revocation unless the findings are fixed first.
+    hold_ends_at: AwareDatetime | None = None
 
 
 class CertificationChanged(EventData):
@@ -280,6 +300,8 @@ class ImagePulled(EventData):
     tier_id: uuid.UUID | None = None
     organisation_id: uuid.UUID | None = None
     paid: bool = False
+    # True when a member of the publishing organisation pulled: not a customer download.
+    publisher_member: bool = False
     registry_event_id: str
     pulled_at: AwareDatetime
 
@@ -394,6 +416,15 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "billing.payout_statement.issued": (1, PayoutStatementIssued),
     "audit.report.generated": (1, ReportGenerated),
 }
+
+
+for _model in {model for _version, model in EVENT_SCHEMAS.values()}:
+    # Resolve annotations that name classes defined further down this module.
+    _model.model_rebuild()
+
+
+# The product's own event types, fixed before any test registers a sample type.
+PRODUCT_EVENT_TYPES: frozenset[str] = frozenset(EVENT_SCHEMAS)
 
 
 def register_event_type(event_type: str, version: int, model: type[EventData]) -> None:

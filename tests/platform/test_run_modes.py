@@ -35,7 +35,8 @@ async def all_in_one_gateway():
     data_dir.chmod(0o755)
     platform = PlatformSettings(data_dir=str(data_dir), database_server_url="", amqp_url="", log_json=False)
     try:
-        async with all_in_one(platform) as gateway:
+        registry = {"licensing": {"registry_managed": True, "registry_port": free_port()}}
+        async with all_in_one(platform, service_settings=registry) as gateway:
             transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
                 yield client
@@ -49,6 +50,18 @@ async def test_all_in_one_every_service_ready(all_in_one_gateway):
     assert response.status_code == 200
     assert sorted(response.json()["services"]) == sorted(SERVICES)
     assert set(response.json()["services"].values()) == {"ready"}
+
+
+async def test_all_in_one_starts_registry(all_in_one_gateway):
+    licensing = all_in_one_gateway._transport.app.state.service_apps["licensing"].state.runtime
+    registry_url = licensing.state["registry_process"].url
+
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{registry_url}/v2/")
+
+    # Token auth is on: the registry names licensing's token service as its realm.
+    assert response.status_code == 401
+    assert "/api/licensing/token" in response.headers["www-authenticate"]
 
 
 async def test_each_service_readyz_through_gateway(all_in_one_gateway):
@@ -148,6 +161,8 @@ def test_distributed_mode_every_service_ready():
         "WHARF_AMQP_QUEUE_PREFIX": f"wharf-test-{suffix}",
         "WHARF_BASE_PORT": str(base_port),
         "WHARF_GATEWAY_PORT": str(gateway_port),
+        "WHARF_LICENSING_REGISTRY_PORT": str(free_port()),
+        "WHARF_DATA_DIR": tempfile.mkdtemp(prefix="wharf-distributed-"),
         "WHARF_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPOSITORY),
     }

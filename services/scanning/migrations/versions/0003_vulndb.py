@@ -1,7 +1,7 @@
 """Create the vulnerability database, findings and staff decision tables.
 
 Revision ID: 0003_vulndb
-Revises: 0001_initial
+Revises: 0002_inventory
 """
 
 from alembic import op
@@ -10,9 +10,7 @@ from services.scanning.models import Base
 from services.scanning.vulns import models  # noqa: F401  (puts the tables on Base)
 
 revision = "0003_vulndb"
-# NOTE: the inventory tables' revision is meant to come between; until it exists this
-# chains on the first revision.
-down_revision = "0001_initial"
+down_revision = "0002_inventory"
 branch_labels = None
 depends_on = None
 

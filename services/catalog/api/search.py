@@ -1,0 +1,52 @@
+"""The store's search route."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+
+from services.catalog.manifest import CATEGORIES
+from services.catalog.search import SearchQuery, Sort, search_listings
+from services.catalog.schemas import SearchPage
+from shared.db import SessionDep
+from shared.errors import BadRequest, problem_responses
+from shared.pagination import check_limit
+
+router = APIRouter(tags=["search"])
+
+
+@router.get(
+    "/search",
+    operation_id="catalog_search",
+    summary="Search published listings, with facet counts and cursor pages",
+    response_model=SearchPage,
+    responses=problem_responses(400),
+)
+async def search(
+    request: Request,
+    session: SessionDep,
+    q: str | None = Query(default=None, max_length=200, description="Words to find; misspellings are tolerated"),
+    category: str | None = Query(default=None, description="One of the store's categories"),
+    product_type: Literal["image", "plugin"] | None = None,
+    certified: bool | None = Query(default=None, description="true for certified listings only"),
+    pricing: Literal["free", "paid"] | None = Query(default=None, description="free: has a free tier; paid: has none"),
+    publisher: str | None = Query(default=None, max_length=64, description="The publisher's namespace"),
+    sort: Sort | None = Query(default=None, description="relevance (default with q), newest (default without), pulls, price_asc, price_desc"),
+    cursor: str | None = None,
+    limit: int | None = Query(default=None, description="Page size, 1 to 200; 20 when left out"),
+) -> SearchPage:
+    if category is not None and category not in CATEGORIES:
+        raise BadRequest(f"Unknown category {category!r}: use one of " + ", ".join(CATEGORIES))
+    query = SearchQuery(
+        text=q,
+        category=category,
+        product_type=product_type,
+        certified=certified,
+        pricing=pricing,
+        publisher=publisher,
+        sort=sort,
+        cursor=cursor,
+        limit=check_limit(limit) if limit is not None else 20,
+    )
+    return await search_listings(session, query, facet_cache=request.app.state.runtime.state["facet_cache"])

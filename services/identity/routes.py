@@ -1,5 +1,0 @@
-"""HTTP routes of the identity service."""
-
-from fastapi import APIRouter
-
-router = APIRouter(tags=["identity"])

@@ -1,0 +1,313 @@
+"""Search on a seeded set of listings: relevance, typo tolerance, facets, filters, sorts and pages."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.catalog.app import create_app
+from services.catalog.schemas import FacetValue
+from services.catalog.facets import FacetCache
+from services.catalog.settings import CatalogSettings
+from shared.events.memory import InMemoryTransport
+from tests.catalog.support import Publisher, deliver
+from tests.support.services import running_service
+
+
+def tier(namespace: str, repository: str, amount: int = 0) -> dict:
+    return {
+        "name": "Paid" if amount else "Free",
+        "description": "The tier",
+        "price_amount": amount,
+        "currency": "EUR",
+        "billing_period": "monthly" if amount else "free",
+        "source": f"staging/{namespace}/{repository}:1",
+    }
+
+
+# name, organisation, manifest changes, product type, pulls
+SEED = [
+    ("Redis", "keyvalue", {"category": "Database", "tags": ["cache", "key-value"], "short_description": "In-memory data store"}, "image", 50),
+    ("Valkey", "keyvalue", {"category": "Database", "tags": ["redis", "cache"], "short_description": "A fork of an in-memory store"}, "image", 10),
+    ("Redis Insight", "keyvalue", {"category": "Developer Tools", "tags": ["gui"], "short_description": "Visual tool for key-value stores"}, "image", 5),
+    ("Postgres Operator", "elephants", {"category": "Database", "tags": ["postgresql", "kubernetes"], "short_description": "Runs clusters on Kubernetes"}, "image", 30),
+    ("Nginx Proxy", "webfolk", {"category": "Networking", "tags": ["http", "reverse-proxy"], "short_description": "Reverse proxy and load balancer"}, "image", 70),
+    ("Grafana Dashboards", "webfolk", {"category": "Monitoring", "tags": ["metrics"], "short_description": "Dashboards for metrics"}, "plugin", 20),
+    ("Kafka Connect", "elephants", {"category": "Messaging", "tags": ["streaming"], "short_description": "Moves data between systems"}, "image", 0),
+]
+PAID = {"Nginx Proxy": 4900, "Postgres Operator": 990}
+
+
+@pytest.fixture(scope="module")
+async def seeded(issuer, tmp_path_factory):
+    """A catalog of its own holding exactly the SEED listings; Postgres Operator is certified."""
+    settings = CatalogSettings(media_dir=str(tmp_path_factory.mktemp("search-media")), facet_cache_seconds=0)
+    transport = InMemoryTransport(retry_delays=[0.01])
+    async with running_service(create_app, database="catalog_search", transport=transport, settings=settings) as service:
+        issuer.install(service.runtime.state["jwks"])
+        service.runtime.state["test_issuer"] = issuer
+        publishers = {}
+        for namespace in ("keyvalue", "elephants", "webfolk"):
+            publishers[namespace] = Publisher(service=service, issuer=issuer, namespace=namespace)
+            await publishers[namespace].complete_profile()
+
+        products = {}
+        for name, namespace, changes, product_type, pulls in SEED:
+            repository = name.lower().replace(" ", "-")
+            tiers = [tier(namespace, repository, PAID[name])] if name in PAID else [tier(namespace, repository)]
+            product = await _publish(publishers[namespace], name, product_type, tiers=tiers, **changes)
+            products[name] = product
+            for _ in range(pulls):
+                await deliver(
+                    service,
+                    "licensing.image.pulled",
+                    {
+                        "repository": f"store/{namespace}/{product['slug']}",
+                        "digest": "sha256:" + "d" * 64,
+                        "product_id": product["id"],
+                        "registry_event_id": uuid.uuid4().hex,
+                        "pulled_at": "2025-01-01T00:00:00Z",
+                    },
+                )
+        await deliver(
+            service,
+            "moderation.certification.granted",
+            {
+                "product_id": products["Postgres Operator"]["id"],
+                "organisation_id": products["Postgres Operator"]["organisation_id"],
+                "badge": "certified_container",
+            },
+        )
+        yield service
+
+
+async def _publish(publisher: Publisher, name: str, product_type: str, **changes) -> dict:
+    from tests.catalog.support import approve_and_promote
+
+    body = {"name": name, "product_type": product_type, **await publisher.manifest(**changes)}
+    created = await publisher.service.client.post(
+        f"/organisations/{publisher.organisation_id}/products", json=body, headers=publisher.headers
+    )
+    assert created.status_code == 201, created.text
+    product = created.json()
+    submitted = await publisher.submit(product)
+    assert submitted.status_code == 200, submitted.text
+    await approve_and_promote(publisher.service, product, product["version"]["id"])
+    return product
+
+
+async def search(service, **params) -> dict:
+    response = await service.client.get("/search", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def names(page: dict) -> list[str]:
+    return [item["name"] for item in page["items"]]
+
+
+# Relevance.
+
+
+async def test_exact_name_beats_tag_match(seeded):
+    page = await search(seeded, q="redis")
+
+    assert names(page)[0] == "Redis"
+    assert "Valkey" in names(page)
+    assert names(page).index("Redis") < names(page).index("Valkey")
+
+
+async def test_name_match_beats_tag_match(seeded):
+    page = await search(seeded, q="redis")
+
+    assert names(page).index("Redis Insight") < names(page).index("Valkey")
+
+
+async def test_description_words_found(seeded):
+    page = await search(seeded, q="load balancer")
+
+    assert names(page) == ["Nginx Proxy"]
+
+
+async def test_stemmed_words_found(seeded):
+    page = await search(seeded, q="dashboard")
+
+    assert names(page) == ["Grafana Dashboards"]
+
+
+async def test_publisher_name_found(seeded):
+    page = await search(seeded, q="webfolk")
+
+    assert sorted(names(page)) == ["Grafana Dashboards", "Nginx Proxy"]
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("postgress", "Postgres Operator"),
+        ("postgres operater", "Postgres Operator"),
+        ("grafanna", "Grafana Dashboards"),
+        ("nginx prxy", "Nginx Proxy"),
+        ("kafka conect", "Kafka Connect"),
+        ("kubernetis", "Postgres Operator"),
+    ],
+)
+async def test_typo_tolerated(seeded, typo, expected):
+    page = await search(seeded, q=typo)
+
+    assert names(page)[:1] == [expected]
+
+
+async def test_unrelated_query_finds_nothing(seeded):
+    page = await search(seeded, q="spreadsheet")
+
+    assert page["items"] == []
+    assert page["total"] == 0
+
+
+# Facets and filters.
+
+
+def facet(page: dict, name: str) -> dict[str, int]:
+    return {entry["value"]: entry["count"] for entry in page["facets"][name]}
+
+
+async def test_facets_count_every_listing(seeded):
+    page = await search(seeded)
+
+    assert page["total"] == 7
+    assert facet(page, "category") == {
+        "Database": 3,
+        "Developer Tools": 1,
+        "Networking": 1,
+        "Monitoring": 1,
+        "Messaging": 1,
+    }
+    assert facet(page, "product_type") == {"image": 6, "plugin": 1}
+    assert facet(page, "certified") == {"true": 1, "false": 6}
+    assert facet(page, "pricing") == {"free": 5, "paid": 2}
+    assert facet(page, "publisher") == {"keyvalue": 3, "elephants": 2, "webfolk": 2}
+
+
+async def test_facets_follow_text_query(seeded):
+    page = await search(seeded, q="cache")
+
+    assert page["total"] == 2
+    assert facet(page, "category") == {"Database": 2}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"category": "Database"}, {"Redis", "Valkey", "Postgres Operator"}),
+        ({"product_type": "plugin"}, {"Grafana Dashboards"}),
+        ({"certified": "true"}, {"Postgres Operator"}),
+        ({"pricing": "paid"}, {"Nginx Proxy", "Postgres Operator"}),
+        ({"publisher": "elephants"}, {"Postgres Operator", "Kafka Connect"}),
+        ({"category": "Database", "pricing": "free"}, {"Redis", "Valkey"}),
+    ],
+)
+async def test_filter(seeded, params, expected):
+    page = await search(seeded, **params)
+
+    assert set(names(page)) == expected
+    assert page["total"] == len(expected)
+
+
+async def test_unknown_category_rejected(seeded):
+    response = await seeded.client.get("/search", params={"category": "Games"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Unknown category 'Games'")
+
+
+# Sorting and pages.
+
+
+async def test_sort_by_pulls(seeded):
+    page = await search(seeded, sort="pulls")
+
+    assert names(page)[:3] == ["Nginx Proxy", "Redis", "Postgres Operator"]
+
+
+async def test_sort_newest_by_default(seeded):
+    page = await search(seeded)
+
+    assert names(page)[0] == "Kafka Connect"
+    assert names(page)[-1] == "Redis"
+
+
+async def test_sort_by_price(seeded):
+    ascending = await search(seeded, sort="price_asc")
+    descending = await search(seeded, sort="price_desc")
+
+    assert names(ascending)[-2:] == ["Postgres Operator", "Nginx Proxy"]
+    assert names(descending)[:2] == ["Nginx Proxy", "Postgres Operator"]
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "pulls", "price_asc", "price_desc"])
+async def test_pages_cover_all_once(seeded, sort):
+    query = {"q": "redis"} if sort == "relevance" else {}
+    whole = names(await search(seeded, sort=sort, limit=50, **query))
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"sort": sort, "limit": 2, **query}
+        if cursor:
+            params["cursor"] = cursor
+        page = await search(seeded, **params)
+        seen += names(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == whole
+
+
+async def test_invalid_cursor_rejected(seeded):
+    response = await seeded.client.get("/search", params={"cursor": "not-a-cursor"})
+
+    assert response.status_code == 400
+    assert "Invalid cursor" in response.json()["detail"]
+
+
+async def test_held_listing_marked_in_results(seeded):
+    page = await search(seeded, q="kafka")
+    product = page["items"][0]
+
+    await deliver(
+        seeded,
+        "moderation.listing.held",
+        {"product_id": product["id"], "organisation_id": str(uuid.uuid4()), "reason": "Critical finding"},
+    )
+    held = await search(seeded, q="kafka")
+    await deliver(
+        seeded,
+        "moderation.hold.lifted",
+        {"product_id": product["id"], "organisation_id": str(uuid.uuid4()), "reason": "Fixed"},
+    )
+
+    assert held["items"][0]["held"] is True
+
+
+# Facet cache.
+
+
+def test_facet_cache_reuses_counts_within_ttl():
+    cache = FacetCache(ttl=60)
+    counts = {"category": [FacetValue(value="Database", count=3)]}
+
+    cache.put(("Database",), counts, 3)
+
+    assert cache.get(("Database",)) == (counts, 3)
+    assert cache.get(("Storage",)) is None
+
+
+def test_facet_cache_off_at_zero_ttl():
+    cache = FacetCache(ttl=0)
+
+    cache.put(("Database",), {}, 3)
+
+    assert cache.get(("Database",)) is None

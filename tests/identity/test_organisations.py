@@ -1,0 +1,222 @@
+"""Organisations, membership rules, invitations, and privacy toward non-members."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.identity.conftest import bearer, token_of
+
+
+async def create_org(identity, session, namespace="acme"):
+    response = await identity.client.post(
+        "/organisations", json={"namespace": namespace, "display_name": namespace.title()}, headers=bearer(session)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def invite_and_accept(identity, owner, org, member, role):
+    invited = await identity.client.post(
+        f"/organisations/{org['id']}/invitations",
+        json={"email": member["user"]["email"], "role": role},
+        headers=bearer(owner),
+    )
+    assert invited.status_code == 201, invited.text
+    events = await identity.events("identity.invitation.created")
+    token = token_of(events[-1]["link"])
+    accepted = await identity.client.post(f"/invitations/{token}/accept", headers=bearer(member))
+    assert accepted.status_code == 200, accepted.text
+    return accepted.json()
+
+
+async def test_create_organisation_makes_owner(identity):
+    owner = await identity.verified_user("wendy")
+
+    org = await create_org(identity, owner)
+    members = await identity.client.get(f"/organisations/{org['id']}/members", headers=bearer(owner))
+
+    assert org["namespace"] == "acme"
+    assert org["role"] == "owner"
+    assert [(m["username"], m["role"]) for m in members.json()["items"]] == [("wendy", "owner")]
+    created = await identity.events("identity.organisation.created")
+    assert [event["owner_id"] for event in created] == [owner["user"]["id"]]
+
+
+async def test_namespace_unique_and_valid(identity):
+    owner = await identity.verified_user("xavi")
+    await create_org(identity, owner, "taken")
+
+    duplicate = await identity.client.post(
+        "/organisations", json={"namespace": "taken", "display_name": "T"}, headers=bearer(owner)
+    )
+    invalid = await identity.client.post(
+        "/organisations", json={"namespace": "Not/Valid", "display_name": "T"}, headers=bearer(owner)
+    )
+    reserved = await identity.client.post(
+        "/organisations", json={"namespace": "store", "display_name": "T"}, headers=bearer(owner)
+    )
+
+    assert duplicate.status_code == 409
+    assert invalid.status_code == 422
+    assert reserved.status_code == 422
+
+
+async def test_create_organisation_idempotent(identity):
+    owner = await identity.verified_user("yara")
+    headers = {**bearer(owner), "Idempotency-Key": "org-once"}
+    body = {"namespace": "yaraco", "display_name": "Yara"}
+
+    first = await identity.client.post("/organisations", json=body, headers=headers)
+    second = await identity.client.post("/organisations", json=body, headers=headers)
+
+    assert first.status_code == 201
+    assert second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_invitation_accepted_adds_member(identity):
+    owner = await identity.verified_user("zane")
+    member = await identity.verified_user("abby")
+    org = await create_org(identity, owner)
+
+    accepted = await invite_and_accept(identity, owner, org, member, "editor")
+
+    assert accepted == {"organisation_id": org["id"], "namespace": "acme", "role": "editor"}
+    changes = await identity.events("identity.membership.changed")
+    assert (changes[-1]["user_id"], changes[-1]["role"]) == (member["user"]["id"], "editor")
+    refreshed = await identity.client.post("/sessions/refresh", json={"refresh_token": member["refresh_token"]})
+    me = await identity.client.get("/users/me", headers=bearer(refreshed.json()))
+    assert [(o["namespace"], o["role"]) for o in me.json()["organisations"]] == [("acme", "editor")]
+
+
+async def test_invitation_for_other_address_not_found(identity):
+    owner = await identity.verified_user("beth")
+    intruder = await identity.verified_user("carl")
+    org = await create_org(identity, owner)
+    await identity.client.post(
+        f"/organisations/{org['id']}/invitations",
+        json={"email": "someone@example.com", "role": "viewer"},
+        headers=bearer(owner),
+    )
+    token = token_of((await identity.events("identity.invitation.created"))[-1]["link"])
+
+    response = await identity.client.post(f"/invitations/{token}/accept", headers=bearer(intruder))
+
+    assert response.status_code == 404
+
+
+async def test_invitation_expired_or_revoked(identity):
+    owner = await identity.verified_user("dina")
+    member = await identity.verified_user("eli")
+    org = await create_org(identity, owner)
+    for _ in range(2):
+        await identity.client.post(
+            f"/organisations/{org['id']}/invitations",
+            json={"email": "eli@example.com", "role": "viewer"},
+            headers=bearer(owner),
+        )
+    events = await identity.events("identity.invitation.created")
+    revoked_id = events[0]["invitation_id"]
+    revoke = await identity.client.delete(
+        f"/organisations/{org['id']}/invitations/{revoked_id}", headers=bearer(owner)
+    )
+
+    revoked = await identity.client.post(f"/invitations/{token_of(events[0]['link'])}/accept", headers=bearer(member))
+    identity.clock.advance(timedelta(days=8))
+    expired = await identity.client.post(f"/invitations/{token_of(events[1]['link'])}/accept", headers=bearer(member))
+
+    assert revoke.status_code == 204
+    assert revoked.status_code == 404
+    assert expired.status_code == 404
+
+
+async def test_last_owner_cannot_leave_or_be_demoted(identity):
+    owner = await identity.verified_user("fay")
+    org = await create_org(identity, owner)
+    member_path = f"/organisations/{org['id']}/members/{owner['user']['id']}"
+
+    demote = await identity.client.put(member_path, json={"role": "editor"}, headers=bearer(owner))
+    leave = await identity.client.delete(member_path, headers=bearer(owner))
+
+    assert demote.status_code == 409
+    assert "last owner" in demote.json()["detail"]
+    assert leave.status_code == 409
+
+
+async def test_second_owner_allows_demotion(identity):
+    owner = await identity.verified_user("gus")
+    other = await identity.verified_user("hana")
+    org = await create_org(identity, owner)
+    await invite_and_accept(identity, owner, org, other, "viewer")
+
+    promote = await identity.client.put(
+        f"/organisations/{org['id']}/members/{other['user']['id']}", json={"role": "owner"}, headers=bearer(owner)
+    )
+    demote = await identity.client.put(
+        f"/organisations/{org['id']}/members/{owner['user']['id']}", json={"role": "viewer"}, headers=bearer(owner)
+    )
+
+    assert promote.status_code == 200
+    assert promote.json()["role"] == "owner"
+    assert demote.status_code == 200
+    assert demote.json()["role"] == "viewer"
+
+
+async def test_editor_cannot_manage_members(identity):
+    owner = await identity.verified_user("ivan")
+    editor = await identity.verified_user("jill")
+    org = await create_org(identity, owner)
+    await invite_and_accept(identity, owner, org, editor, "editor")
+
+    promote_self = await identity.client.put(
+        f"/organisations/{org['id']}/members/{editor['user']['id']}", json={"role": "owner"}, headers=bearer(editor)
+    )
+    remove_owner = await identity.client.delete(
+        f"/organisations/{org['id']}/members/{owner['user']['id']}", headers=bearer(editor)
+    )
+    leave = await identity.client.delete(
+        f"/organisations/{org['id']}/members/{editor['user']['id']}", headers=bearer(editor)
+    )
+
+    assert promote_self.status_code == 403
+    assert remove_owner.status_code == 403
+    assert leave.status_code == 204
+    removed = (await identity.events("identity.membership.changed"))[-1]
+    assert (removed["user_id"], removed["role"]) == (editor["user"]["id"], None)
+
+
+async def test_other_organisation_is_not_found(identity):
+    owner = await identity.verified_user("kim")
+    outsider = await identity.verified_user("leo")
+    org = await create_org(identity, owner)
+
+    responses = [
+        await identity.client.get(f"/organisations/{org['id']}", headers=bearer(outsider)),
+        await identity.client.get(f"/organisations/{org['id']}/members", headers=bearer(outsider)),
+        await identity.client.patch(
+            f"/organisations/{org['id']}", json={"display_name": "Mine"}, headers=bearer(outsider)
+        ),
+    ]
+
+    assert [response.status_code for response in responses] == [404, 404, 404]
+    listed = await identity.client.get("/organisations", headers=bearer(outsider))
+    assert listed.json()["items"] == []
+
+
+async def test_members_listed_in_pages(identity):
+    owner = await identity.verified_user("mona")
+    org = await create_org(identity, owner)
+    for name in ("nate", "opal"):
+        member = await identity.verified_user(name)
+        identity.clock.advance(timedelta(seconds=1))
+        await invite_and_accept(identity, owner, org, member, "viewer")
+
+    first = await identity.client.get(f"/organisations/{org['id']}/members?limit=2", headers=bearer(owner))
+    second = await identity.client.get(
+        f"/organisations/{org['id']}/members?limit=2&cursor={first.json()['next_cursor']}", headers=bearer(owner)
+    )
+
+    assert [m["username"] for m in first.json()["items"]] == ["mona", "nate"]
+    assert [m["username"] for m in second.json()["items"]] == ["opal"]
+    assert second.json()["next_cursor"] is None

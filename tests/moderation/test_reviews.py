@@ -1,0 +1,264 @@
+"""Review cases: rounds, scans, the approval gate, decisions, the queue and the thread."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.moderation.support import REVIEWER, SECURITY, Product, digest, finding
+
+
+async def test_back_and_forth_until_approval(stage, publisher):
+    product = Product(publisher=publisher, tier_ids=[uuid.uuid4(), uuid.uuid4()])
+    version_id = uuid.uuid4()
+    owner = stage.headers(publisher.user)
+    reviewer = stage.headers(REVIEWER)
+
+    await stage.submit(product, version_id)
+    first_images = [digest("round-1-tier-0"), digest("round-1-tier-1")]
+    await stage.scan(product, version_id, 0, first_images[0], [finding("CVE-2024-0001", "critical")])
+    case = await stage.case_of(product)
+    assert case["state"] == "awaiting_scans"
+
+    await stage.scan(product, version_id, 1, first_images[1])
+    case = await stage.case_of(product)
+    assert case["state"] == "in_review"
+    assert case["has_critical_findings"] is True
+
+    question = await stage.client.post(
+        f"/cases/{case['id']}/comments", json={"body": "Is the critical finding reachable?"}, headers=owner
+    )
+    assert question.status_code == 201
+
+    stage.advance(hours=2)
+    requested = await stage.client.post(
+        f"/cases/{case['id']}/request-changes",
+        json={
+            "reason": "Fix the critical finding and the support link",
+            "findings": [{"image_digest": first_images[0], "vulnerability_id": "CVE-2024-0001"}],
+            "manifest": [{"field": "support.url", "message": "The support page returns 404"}],
+        },
+        headers=reviewer,
+    )
+    assert requested.status_code == 200, requested.text
+    assert requested.json()["state"] == "changes_requested"
+    [changes] = await stage.events("moderation.review.changes_requested", case_id=case["id"])
+    assert changes["checklist"]["manifest"][0]["field"] == "support.url"
+    assert changes["checklist"]["findings"][0]["vulnerability_id"] == "CVE-2024-0001"
+    assert changes["round"] == 1
+
+    # The publisher fixes both and resubmits the same version.
+    stage.advance(hours=20)
+    await stage.submit(product, version_id)
+    case = await stage.case_of(product)
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
+    assert [blocker["kind"] for blocker in case["blockers"]] == ["scan_pending", "scan_pending"]
+
+    second_images = [digest("round-2-tier-0"), digest("round-2-tier-1")]
+    stage.advance(minutes=5)
+    await stage.scan(product, version_id, 0, second_images[0])
+    await stage.scan(product, version_id, 1, second_images[1])
+    case = await stage.case_of(product)
+    assert case["state"] == "in_review"
+    assert case["blockers"] == []
+
+    approved = await stage.approve(case["id"])
+    assert approved["state"] == "approved"
+    [event] = await stage.events("moderation.review.approved", case_id=case["id"])
+    assert event["images"] == [
+        {"tier_id": str(product.tier_ids[0]), "source": product.reference(0, "1.0"), "digest": second_images[0]},
+        {"tier_id": str(product.tier_ids[1]), "source": product.reference(1, "1.0"), "digest": second_images[1]},
+    ]
+    assert event["version"] == "1.0"
+    assert event["namespace"] == publisher.namespace
+    assert event["slug"] == product.slug
+    assert event["round"] == 2
+
+    # The publisher reads the whole history: both rounds and the thread.
+    history = (await stage.client.get(f"/cases/{case['id']}", headers=owner)).json()
+    assert [round_["decision"] for round_ in history["rounds"]] == ["changes_requested", "approved"]
+    assert history["rounds"][0]["images"][0]["scan"]["digest"] == first_images[0]
+    assert history["rounds"][0]["checklist"]["manifest"][0]["message"] == "The support page returns 404"
+    thread = (await stage.client.get(f"/cases/{case['id']}/comments", headers=owner)).json()
+    assert [comment["author_role"] for comment in thread["items"]] == ["publisher"]
+
+
+async def test_approval_blocked_by_critical_until_waived(stage, product):
+    version_id = uuid.uuid4()
+    image = digest("blocked")
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, image, [finding("CVE-2024-0002", "critical"), finding("CVE-2024-0003", "minor")])
+    case = await stage.case_of(product)
+
+    blocked = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+    assert blocked.status_code == 409
+    problem = blocked.json()
+    assert [blocker["vulnerability_id"] for blocker in problem["blockers"]] == ["CVE-2024-0002"]
+    assert "CVE-2024-0002" in problem["detail"]
+    assert await stage.events("moderation.review.approved") == []
+
+    waived = await stage.client.post(
+        f"/cases/{case['id']}/waivers",
+        json={"image_digest": image, "vulnerability_id": "CVE-2024-0002", "reason": "The vulnerable code is not shipped"},
+        headers=stage.headers(SECURITY),
+    )
+    assert waived.status_code == 201, waived.text
+
+    approved = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+    assert approved.status_code == 200, approved.text
+    [event] = await stage.events("moderation.review.approved", case_id=case["id"])
+    assert event["images"][0]["digest"] == image
+
+
+async def test_approval_blocked_by_major_and_incomplete_profile(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id, profile_complete=False)
+    await stage.scan(product, version_id, 0, digest("major"), [finding("CVE-2024-0004", "major")])
+    case = await stage.case_of(product)
+
+    blocked = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+
+    assert blocked.status_code == 409
+    kinds = [blocker["kind"] for blocker in blocked.json()["blockers"]]
+    assert kinds == ["profile_incomplete", "finding"]
+
+
+async def test_failed_scan_shown_with_reason(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.deliver(
+        "scanning.scan.failed",
+        {
+            "scan_id": uuid.uuid4(),
+            "reference": product.reference(0, "1.0"),
+            "reason": "manifest unknown: tag 1.0 not found in staging",
+            "version_id": version_id,
+            "tier_id": product.tier_ids[0],
+        },
+    )
+    case = await stage.case_of(product)
+
+    assert case["state"] == "in_review"
+    assert case["rounds"][0]["images"][0]["scan"]["failure_reason"] == "manifest unknown: tag 1.0 not found in staging"
+    assert case["blockers"][0]["kind"] == "scan_failed"
+    assert "tag 1.0 not found" in case["blockers"][0]["detail"]
+
+
+async def test_scan_before_submission_counts(stage, product):
+    version_id = uuid.uuid4()
+    await stage.scan(product, version_id, 0, digest("early"))
+    await stage.submit(product, version_id)
+
+    case = await stage.case_of(product)
+
+    assert case["state"] == "in_review"
+
+
+async def test_counts_without_findings_block_approval(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.deliver(
+        "scanning.scan.completed",
+        {
+            "scan_id": uuid.uuid4(),
+            "image": {"reference": product.reference(0, "1.0"), "digest": digest("counted")},
+            "version_id": version_id,
+            "tier_id": product.tier_ids[0],
+            "counts": {"critical": 2},
+        },
+    )
+    case = await stage.case_of(product)
+
+    assert case["blockers"][0]["kind"] == "findings_not_listed"
+    assert case["has_critical_findings"] is True
+
+
+async def test_reject_records_reason(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("rejected"))
+    case = await stage.case_of(product)
+
+    missing = await stage.client.post(f"/cases/{case['id']}/reject", json={}, headers=stage.headers(REVIEWER))
+    rejected = await stage.client.post(
+        f"/cases/{case['id']}/reject", json={"reason": "Bundles a cryptominer"}, headers=stage.headers(REVIEWER)
+    )
+    again = await stage.client.post(
+        f"/cases/{case['id']}/reject", json={"reason": "Twice"}, headers=stage.headers(REVIEWER)
+    )
+
+    assert missing.status_code == 422
+    assert rejected.status_code == 200
+    assert again.status_code == 409
+    [event] = await stage.events("moderation.review.rejected", case_id=case["id"])
+    assert event["reason"] == "Bundles a cryptominer"
+
+
+async def test_decisions_need_reviewer_role(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("self-approved"))
+    case = await stage.case_of(product)
+
+    response = await stage.client.post(
+        f"/cases/{case['id']}/approve", json={}, headers=stage.headers(product.publisher.user)
+    )
+
+    assert response.status_code == 403
+
+
+async def test_queue_filters(stage, publisher):
+    clean = Product(publisher=publisher, slug="clean")
+    critical = Product(publisher=publisher, slug="critical")
+    plugin = Product(publisher=publisher, slug="plugin", product_type="plugin")
+    versions = {}
+    for item in (clean, critical, plugin):
+        versions[item.slug] = uuid.uuid4()
+        await stage.submit(item, versions[item.slug])
+        stage.advance(hours=24)
+    await stage.scan(critical, versions["critical"], 0, digest("queue-critical"), [finding("CVE-2024-0005", "critical")])
+    case_id = (await stage.case_of(clean))["id"]
+    assigned = await stage.client.put(
+        f"/cases/{case_id}/assignee", json={"reviewer_id": str(REVIEWER.user_id)}, headers=stage.headers(REVIEWER)
+    )
+    assert assigned.status_code == 200
+
+    async def slugs(**params) -> list[str]:
+        response = await stage.client.get("/cases", params=params, headers=stage.headers(REVIEWER))
+        assert response.status_code == 200, response.text
+        return [case["slug"] for case in response.json()["items"]]
+
+    assert await slugs(has_critical_findings="true") == ["critical"]
+    assert await slugs(product_type="plugin") == ["plugin"]
+    assert await slugs(state="in_review") == ["critical"]
+    assert await slugs(min_age_hours=60) == ["clean"]
+    assert await slugs(assignee="me") == ["clean"]
+    assert await slugs(assignee="none") == ["critical", "plugin"]
+    assert await slugs(limit=2) == ["clean", "critical"]
+
+
+async def test_retried_approval_replays_response(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("retried"))
+    case = await stage.case_of(product)
+    headers = {**stage.headers(REVIEWER), "Idempotency-Key": "approve-once"}
+
+    first = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=headers)
+    second = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=headers)
+
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert second.headers["idempotent-replayed"] == "true"
+    assert len(await stage.events("moderation.review.approved", case_id=case["id"])) == 1
+
+
+async def test_publisher_sees_only_own_cases_in_queue(stage, publisher, rival):
+    own = Product(publisher=publisher, slug="own")
+    other = Product(publisher=rival, slug="other")
+    await stage.submit(own, uuid.uuid4())
+    await stage.submit(other, uuid.uuid4())
+
+    response = await stage.client.get("/cases", headers=stage.headers(publisher.user))
+
+    assert [case["slug"] for case in response.json()["items"]] == ["own"]
