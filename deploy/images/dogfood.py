@@ -4,8 +4,9 @@
 
 Each image `wharf/<service>:<version>` is pulled from the registry by the scanner's own
 registry client and inventoried; every best-practice check must pass. Its components are
-matched against the OSV feeds (the scanning service's feed folder, by default
-../shared/data/osv beside the checkout) in a scratch database, and the Critical and Major
+matched against the OSV feeds (`--feeds`, else the scanning service's feed folder:
+WHARF_SCANNING_OSV_FEED_DIR, by default ../shared/data/osv beside the checkout) in a
+scratch database, and the Critical and Major
 findings are written to a Markdown report. Exit status: 0 when every check passed, 1 when
 a check failed, 3 when the scanner is not in this checkout.
 """
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", required=True, help="base URL of the registry holding the images")
     parser.add_argument("--version", required=True, help="tag of the images")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="scratch database, recreated on each run")
+    parser.add_argument("--feeds", help="folder or .zip of OSV feeds; default: the scanning service's feed folder")
     parser.add_argument("--report", type=Path, default=REPOSITORY / "deploy" / "images" / "dogfood-report.md")
     parser.add_argument("services", nargs="+")
     args = parser.parse_args(argv)
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             (scan,) = scanner.scan_reference(f"{registry.host}/wharf/{service}:{args.version}")
             scans[service] = scan
 
-    findings = asyncio.run(match_vulnerabilities(scans, args.database_url))
+    findings = asyncio.run(match_vulnerabilities(scans, args.database_url, args.feeds))
     failed = [(service, check) for service, scan in scans.items() for check in scan.checks if not check.passed]
 
     args.report.write_text(report(scans, findings, args.version))
@@ -66,17 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-async def match_vulnerabilities(scans: dict, database_url: str) -> dict[str, list]:
+async def match_vulnerabilities(scans: dict, database_url: str, feed_location: str | None) -> dict[str, list]:
     """Import the OSV feeds into a scratch scanning database and match every image."""
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
     from services.scanning.app import SPEC
     from services.scanning.vulns.assessment import ImageInventory
-    from services.scanning.vulns.osv import configured_feeds
+    from services.scanning.vulns.osv import configured_feeds, discover_feeds
     from services.scanning.vulns.service import assess_inventory, import_feeds
     from shared.db import ensure_database
     from shared.migrations import upgrade_async
 
+    feeds = discover_feeds(feed_location) if feed_location else configured_feeds()
     await ensure_database(database_url, recreate=True)
     await upgrade_async(SPEC.migrations_dir, database_url)
     engine = create_async_engine(database_url)
@@ -85,7 +88,7 @@ async def match_vulnerabilities(scans: dict, database_url: str) -> dict[str, lis
     findings = {}
     try:
         async with sessions() as session, session.begin():
-            await import_feeds(session, configured_feeds(), now=now)
+            await import_feeds(session, feeds, now=now)
         for service, scan in scans.items():
             inventory = ImageInventory(
                 image_id=uuid.uuid4(),

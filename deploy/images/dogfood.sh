@@ -41,4 +41,8 @@ for service in "${services[@]}"; do
     "localhost/wharf-$service:$version" "docker://127.0.0.1:$port/wharf/$service:$version"
 done
 
-"$python" deploy/images/dogfood.py --registry "http://127.0.0.1:$port" --version "$version" "${services[@]}"
+feeds=()
+if [ -n "${WHARF_DOGFOOD_FEEDS:-}" ]; then
+  feeds=(--feeds "$WHARF_DOGFOOD_FEEDS")
+fi
+"$python" deploy/images/dogfood.py --registry "http://127.0.0.1:$port" --version "$version" "${feeds[@]}" "${services[@]}"
