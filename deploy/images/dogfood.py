@@ -141,8 +141,9 @@ def report(scans: dict, findings: dict[str, list], version: str) -> str:
             lines.append(f"| {vulnerability} | {klass} | {score} | {package} | {installed} | {fixed} | {image_list} |")
     lines += [
         "",
-        "The feeds hold PyPI and Go advisories only, so Debian packages of the base image",
-        "are inventoried but not matched here.",
+        "Only the feeds' ecosystems are matched: with the PyPI and Go feeds, the Debian",
+        "packages of the base image are inventoried but not matched. An advisory published",
+        "after the feeds' snapshot is not matched either.",
         "",
     ]
     return "\n".join(lines)
