@@ -1,8 +1,8 @@
 """Serve the built web front end (the single-page app under `web/dist`) at `/`.
 
 Vite writes content-hashed files under `assets/`, so those are cached for a year and
-marked immutable; `index.html` is revalidated on every load, so a new build reaches
-browsers at once. Any other GET path that is not a file of the build and not one of
+marked immutable. Browsers revalidate `index.html` on every load, so a new build
+reaches them at once. Any other GET path that is not a file of the build and not one of
 the gateway's own prefixes returns `index.html`, so the app's client-side routes
 (`/store/acme/db`, `/account/tokens`) survive a reload.
 """
@@ -19,7 +19,7 @@ from shared.errors import NotFound
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
-# Paths the gateway answers itself; the fallback never returns index.html for them.
+# Prefixes of the gateway's own routes. The fallback returns a 404 for them, not index.html.
 RESERVED_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
@@ -49,7 +49,7 @@ def is_reserved(path: str) -> bool:
 
 
 def resolve_file(dist_dir: Path, path: str) -> Path | None:
-    """Return the build file for a URL path, or None; never a file outside the build."""
+    """Return the build file for a URL path, or None. A path outside the build gives None."""
     root = dist_dir.resolve()
     candidate = (root / path.lstrip("/")).resolve()
     if not candidate.is_relative_to(root) or not candidate.is_file():
@@ -58,7 +58,7 @@ def resolve_file(dist_dir: Path, path: str) -> Path | None:
 
 
 def install_web_app(app: FastAPI, settings: WebSettings | None = None) -> None:
-    """Add the catch-all route that serves the front end; register it after every other route."""
+    """Add the catch-all route that serves the front end. Call it after adding every other route."""
     settings = settings or WebSettings()
     dist_dir = settings.dist_dir
 
@@ -78,8 +78,8 @@ def install_web_app(app: FastAPI, settings: WebSettings | None = None) -> None:
             hashed = url_path.startswith("/assets/")
             return FileResponse(file, headers={"Cache-Control": IMMUTABLE_CACHE if hashed else SHORT_CACHE})
 
-        # A missing hashed asset is a stale reference from an old build; answering it
-        # with HTML would make the browser fail to parse a script.
+        # A missing hashed asset is a stale reference from an old build. Returning
+        # index.html for it would make the browser fail to parse a script.
         if url_path.startswith("/assets/"):
             raise NotFound(f"No asset {url_path} in the current web build")
 
