@@ -25,6 +25,12 @@ describe("fieldErrors", () => {
     expect(errors.name).toBe("first");
   });
 
+  it("uses the detail for a problem naming a single field", () => {
+    const errors = fieldErrors({ detail: "Invalid password: use 10 to 256 characters", field: "password" });
+
+    expect(errors).toEqual({ password: "Invalid password: use 10 to 256 characters" });
+  });
+
   it("returns nothing for a problem without errors", () => {
     expect(fieldErrors({ detail: "Not found" })).toEqual({});
     expect(fieldErrors(undefined)).toEqual({});

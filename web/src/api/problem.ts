@@ -5,6 +5,8 @@ export interface Problem {
   status?: number;
   detail?: string;
   errors?: { field: string; message: string }[];
+  // Some services name a single field at fault instead of listing `errors`.
+  field?: string;
   [extra: string]: unknown;
 }
 
@@ -24,6 +26,7 @@ export function fieldErrors(problem: Problem | undefined | null): Record<string,
     const name = fieldName(error.field);
     errors[name] ??= error.message;
   }
+  if (problem?.field && problem.detail) errors[fieldName(problem.field)] ??= problem.detail;
   return errors;
 }
 

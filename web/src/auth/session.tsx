@@ -11,6 +11,8 @@ interface Session {
   login(username: string, password: string): Promise<string | null>;
   logout(): Promise<void>;
   reload(): Promise<void>;
+  // Exchange the refresh token for a new access token, e.g. to pick up a new membership.
+  refresh(): Promise<void>;
 }
 
 // The refresh token is kept in sessionStorage, so a reload keeps the user signed in
@@ -88,6 +90,6 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [forget]);
 
   return (
-    <SessionContext.Provider value={{ me, restoring, login, logout, reload: loadMe }}>{children}</SessionContext.Provider>
+    <SessionContext.Provider value={{ me, restoring, login, logout, reload: loadMe, refresh }}>{children}</SessionContext.Provider>
   );
 }

@@ -37,7 +37,7 @@ function imageSide(file: File): Promise<{ width: number; height: number }> {
 }
 
 export function PublisherHomePage() {
-  const { reload } = useSession();
+  const { refresh } = useSession();
   const [organisations, setOrganisations] = useState<Organisation[] | null>(null);
   const [form, setForm] = useState({ namespace: "", display_name: "" });
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -63,7 +63,8 @@ export function PublisherHomePage() {
     setErrors({});
     setBanner(null);
     setForm({ namespace: "", display_name: "" });
-    await reload();
+    // Access tokens carry the memberships, so a new one is needed for the new organisation.
+    await refresh();
     await load();
   };
 
