@@ -122,6 +122,7 @@ def test_browser_journey(stack):
             pytrace=False,
         )
     require_node_modules()
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
     environment = {
         **os.environ,
         "WHARF_E2E_BASE_URL": stack,

@@ -177,6 +177,8 @@ try {
   await signIn(page, admin);
   await page.getByRole("link", { name: "Review" }).click();
   await page.getByRole("heading", { name: "Review queue" }).waitFor();
+  // The draft was never submitted, so no case is open.
+  await page.getByText("No cases in this state.").waitFor();
   await shot(page, "09-review-queue");
 
   step = "phone width";

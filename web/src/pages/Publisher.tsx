@@ -101,9 +101,13 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
   const [banner, setBanner] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [uploading, setUploading] = useState(false);
+  // The form appears only once the stored profile is loaded, so a late response never
+  // overwrites what the user has started typing.
+  const [loaded, setLoaded] = useState(false);
 
   useEffect(() => {
     api.GET("/api/catalog/organisations/{organisation_id}/profile", { params: { path: { organisation_id: organisationId } } }).then(({ data }) => {
+      setLoaded(true);
       if (!data) return;
       setProfile(data);
       setForm({
@@ -155,6 +159,8 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
   };
 
   const set = (name: keyof typeof form) => (event: { target: { value: string } }) => setForm({ ...form, [name]: event.target.value });
+
+  if (!loaded) return <Loading what="profile" />;
 
   return (
     <form onSubmit={save} aria-labelledby="profile-heading">
