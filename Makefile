@@ -16,7 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 ## All-in-one mode: every service in one process, embedded PostgreSQL, in-memory bus.
-run: $(STAMP)
+## Builds the web front end first when its build is missing and npm is installed.
+run: $(STAMP) web-build-if-missing
 	$(PY) -m wharf run
 
 ## Distributed mode: each service its own process against the local PostgreSQL and RabbitMQ.
@@ -29,8 +30,11 @@ test: $(STAMP)
 
 ## Benchmarks; each writes its report under bench/reports/.
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	for script in bench/*_bench.py; do $(PY) $$script || exit 1; done
 
 ## Remove the all-in-one mode's local data (embedded database, registry storage, media).
 clean-data:
 	rm -rf var
+
+include web/web.mk

@@ -63,7 +63,7 @@ class Principal:
         return bool(self.staff_roles)
 
     def has_staff_role(self, *roles: str) -> bool:
-        """Return whether the principal holds one of `roles`, or any staff role if none are named."""
+        """Return whether the principal has one of `roles`, or any staff role if none are named."""
         if not roles:
             return self.is_staff
         # Admins hold every staff power.

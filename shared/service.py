@@ -35,7 +35,7 @@ BackgroundTask = Callable[["Runtime"], Awaitable[None]]
 
 @dataclass
 class ServiceSpec:
-    """What a service contributes: its name, tables, routes, event handlers and tasks."""
+    """A service's contribution to the frame: its name, tables, routes, event handlers and tasks."""
 
     name: str
     title: str

@@ -16,7 +16,7 @@ from services.gateway.app import SERVICES, create_gateway
 from services.gateway.settings import GatewaySettings
 from shared.db import ensure_database
 from shared.service import database_url_for
-from shared.settings import DEFAULT_AMQP_URL, PlatformSettings
+from shared.settings import DEFAULT_AMQP_URL, DEVELOPMENT_INTERNAL_TOKEN, PlatformSettings
 from wharf.services import distributed_ports, service_module
 
 DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -52,6 +52,16 @@ def child_environment(ports: dict[str, int]) -> dict[str, str]:
     environment.setdefault("WHARF_LICENSING_TOKEN_REALM", f"{gateway}/api/licensing/token")
     environment.setdefault(
         "WHARF_LICENSING_NOTIFICATIONS_URL", f"{gateway}/api/licensing/registry/notifications"
+    )
+    # The scanner pulls from the registry as licensing's service account.
+    registry_port = environment.get("WHARF_LICENSING_REGISTRY_PORT", "5000")
+    environment.setdefault("WHARF_SCANNING_REGISTRY_URL", f"http://127.0.0.1:{registry_port}")
+    environment.setdefault("WHARF_SCANNING_REGISTRY_USERNAME", "wharf-service")
+    environment.setdefault(
+        "WHARF_SCANNING_REGISTRY_PASSWORD", environment.get("WHARF_INTERNAL_TOKEN", DEVELOPMENT_INTERNAL_TOKEN)
+    )
+    environment.setdefault(
+        "WHARF_SCANNING_TOKEN_REALM_HOSTS", json.dumps([gateway.removeprefix("http://")])
     )
     environment.setdefault(
         "WHARF_GATEWAY_UPSTREAMS",

@@ -45,7 +45,8 @@ class ScanStatus(StrEnum):
 
 class ScanTrigger(StrEnum):
     SUBMISSION = "submission"  # a tier of a submitted product version
-    ON_DEMAND = "on_demand"  # a publisher asked for a scan of its staging repository
+    ON_DEMAND = "on_demand"  # a publisher requested a scan of its staging repository
+    UPLOAD = "upload"  # a publisher uploaded a `docker save` or OCI layout archive
 
 
 class Scan(Base):
@@ -55,8 +56,10 @@ class Scan(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     trigger: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=ScanStatus.QUEUED)
-    # As requested, e.g. "registry:5000/staging/acme/app:1.0".
+    # As requested, e.g. "registry:5000/staging/acme/app:1.0", or "upload:<file name>".
     reference: Mapped[str] = mapped_column(String(512))
+    # Uploaded archive in the service's storage, deleted once scanned.
+    archive_path: Mapped[str | None] = mapped_column(Text)
     # Manifest or index digest the reference resolved to when the scan was requested.
     digest: Mapped[str | None] = mapped_column(String(80))
     product_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +24,14 @@ from services.scanning.schemas import ComponentOut, ComponentPage, ScanOut, Scan
 from shared.auth import CurrentPrincipal, OrgRole, Principal
 from shared.context import correlation_id_var
 from shared.db import SessionDep
-from shared.errors import Conflict, InvalidValue, NotFound, problem_responses
+from shared.errors import Conflict, InvalidValue, NotFound, PayloadTooLarge, problem_responses
 from shared.idempotency import idempotent
 from shared.pagination import check_limit, finish_page, paginate
 
 router = APIRouter(tags=["scanning"])
 
 CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json; version=1.6"
+UPLOAD_CHUNK = 1024 * 1024
 
 
 @router.post(
@@ -91,6 +92,61 @@ def _staging_owner(principal: Principal, prefix: str, repository: str) -> uuid.U
             f"({prefix}/<namespace>/<repository>, as an editor or owner)"
         )
     return membership.organisation_id
+
+
+@router.post(
+    "/scans/archive",
+    status_code=202,
+    operation_id="upload_scan_archive",
+    summary="Scan an uploaded `docker save` or OCI image layout archive",
+    response_model=ScanOut,
+    responses=problem_responses(401, 404, 413, 422),
+)
+async def upload_archive(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    organisation_id: uuid.UUID = Form(description="Organisation that owns the scan"),
+    file: UploadFile = File(description="A tar file from `docker save` or an OCI image layout"),
+):
+    """Store the archive in the service's storage and queue its scan; poll the scan."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    role = principal.role_in(organisation_id)
+    if role is None or role < OrgRole.EDITOR:
+        raise NotFound(f"Organisation {organisation_id} not found among yours (as an editor or owner)")
+
+    # NOTE: Starlette spools the multipart body to a temporary file before this runs, so the
+    # size limit is checked after the upload has been received.
+    scan_id = uuid.uuid4()
+    path = scans.upload_path(settings, scan_id)
+    size = 0
+    try:
+        with path.open("wb") as target:
+            while chunk := await file.read(UPLOAD_CHUNK):
+                size += len(chunk)
+                if size > settings.max_upload_bytes:
+                    raise PayloadTooLarge(
+                        f"Archive {file.filename!r} is larger than {settings.max_upload_bytes} bytes"
+                    )
+                target.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+    scan = await scans.queue_scan(
+        session,
+        organisation_id=organisation_id,
+        reference=f"upload:{file.filename or 'archive.tar'}",
+        digest=None,
+        trigger=ScanTrigger.UPLOAD,
+        correlation_id=correlation_id_var.get(),
+        archive_path=str(path),
+        scan_id=scan_id,
+        requested_by=principal.user_id,
+    )
+    scans.wake_worker(runtime)
+    return ScanOut.of(await _load_scan(session, scan.id))
 
 
 @router.get(
@@ -154,7 +210,9 @@ async def get_sbom(
     scan_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: SessionDep,
-    platform: str | None = Query(None, description="os/architecture[/variant]; the first by default"),
+    platform: str | None = Query(
+        None, description="Platform as os/architecture[/variant]. The first image by default."
+    ),
 ):
     scan = await _load_scan(session, scan_id)
     _require_reader(principal, scan)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scanning.components import Component, Ecosystem, LayerRef
-from services.scanning.inventory.errors import InventoryError
+from services.scanning.inventory.errors import ArchiveRejected, InventoryError
 from services.scanning.inventory.reference import ImageReference, parse_reference
 from services.scanning.inventory.registry import Credentials, RegistryClient
 from services.scanning.inventory.scanner import ImageScan, Scanner
@@ -73,6 +74,25 @@ def pull_and_scan(settings: ScanningSettings, reference: ImageReference) -> list
         return Scanner(registry=client).scan_reference(reference)
 
 
+def scan_upload(settings: ScanningSettings, path: Path) -> list[ImageScan]:
+    """Scan every image of an uploaded archive (blocking)."""
+    results = Scanner(limits=settings.limits()).scan_archive(path)
+    if not results:
+        raise ArchiveRejected(f"archive {path.name} contains no image for any platform")
+    return results
+
+
+def upload_path(settings: ScanningSettings, scan_id: uuid.UUID) -> Path:
+    folder = Path(settings.storage_dir) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{scan_id}.tar"
+
+
+def _delete_upload(path: str | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
 def parse_store_reference(settings: ScanningSettings, text: str) -> ImageReference:
     """Parse a reference; one without a host, or with an alias of it, names the store's registry."""
     reference = parse_reference(text, default_registry=settings.registry_host)
@@ -100,6 +120,8 @@ async def queue_scan(
     digest: str | None,
     trigger: str,
     correlation_id: str | None,
+    archive_path: str | None = None,
+    scan_id: uuid.UUID | None = None,
     requested_by: uuid.UUID | None = None,
     product_id: uuid.UUID | None = None,
     version_id: uuid.UUID | None = None,
@@ -108,12 +130,13 @@ async def queue_scan(
 ) -> Scan:
     runtime = session.info["runtime"]
     scan = Scan(
-        id=uuid.uuid4(),
+        id=scan_id or uuid.uuid4(),
         organisation_id=organisation_id,
         trigger=trigger,
         status=ScanStatus.QUEUED,
         reference=reference[:512],
         digest=digest,
+        archive_path=archive_path,
         product_id=product_id,
         version_id=version_id,
         tier_id=tier_id,
@@ -166,6 +189,7 @@ class ClaimedScan:
     digest: str | None
     attempts: int
     correlation_id: str | None
+    archive_path: str | None
 
 
 async def claim_next(runtime) -> ClaimedScan | None:
@@ -196,7 +220,14 @@ async def claim_next(runtime) -> ClaimedScan | None:
                     lease_expires_at=now + timedelta(seconds=settings.lease_seconds),
                     attempts=Scan.attempts + 1,
                 )
-                .returning(Scan.id, Scan.reference, Scan.digest, Scan.attempts, Scan.correlation_id)
+                .returning(
+                    Scan.id,
+                    Scan.reference,
+                    Scan.digest,
+                    Scan.attempts,
+                    Scan.correlation_id,
+                    Scan.archive_path,
+                )
             )
         ).first()
     return ClaimedScan(*row) if row is not None else None
@@ -211,9 +242,13 @@ async def run_claimed(runtime, claimed: ClaimedScan) -> None:
     results: list[ImageScan] | None = None
     failure: tuple[str, str] | None = None
     try:
-        reference = parse_store_reference(settings, claimed.reference)
-        digest = claimed.digest or await asyncio.to_thread(resolve_digest, settings, reference)
-        results = await asyncio.to_thread(pull_and_scan, settings, reference.pinned(digest))
+        if claimed.archive_path:
+            results = await asyncio.to_thread(scan_upload, settings, Path(claimed.archive_path))
+            digest = results[0].digest if results else None
+        else:
+            reference = parse_store_reference(settings, claimed.reference)
+            digest = claimed.digest or await asyncio.to_thread(resolve_digest, settings, reference)
+            results = await asyncio.to_thread(pull_and_scan, settings, reference.pinned(digest))
     except InventoryError as error:
         failure = (error.code, str(error))
     except (httpx.HTTPError, OSError) as error:
@@ -232,6 +267,7 @@ async def run_claimed(runtime, claimed: ClaimedScan) -> None:
         else:
             scan.digest = digest
             await store_results(session, scan, results)
+    _delete_upload(claimed.archive_path)
 
 
 async def _requeue(runtime, claimed: ClaimedScan, error: Exception) -> None:

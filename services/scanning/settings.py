@@ -25,6 +25,11 @@ class ScanningSettings(ServiceSettings):
     # Repositories that publishers may ask to scan start with `<staging_prefix>/<namespace>/`.
     staging_prefix: str = "staging"
 
+    # Uploaded archives wait here until scanned; relative paths are under the working
+    # directory. Uploads larger than `max_upload_bytes` are rejected with 413.
+    storage_dir: str = "var/scanning"
+    max_upload_bytes: int = 4 * 1024 * 1024 * 1024
+
     # Seconds between polls of the scan queue when no new scan was signalled.
     worker_poll_interval: float = 2.0
     # Seconds a claimed scan may run before another worker may take it over.

@@ -123,7 +123,7 @@ class OutboxRelay:
                 await session.execute(
                     select(self.outbox.c.id, self.outbox.c.envelope)
                     .where(self.outbox.c.sent_at.is_(None))
-                    .order_by(self.outbox.c.created_at, self.outbox.c.id)
+                    .order_by(self.outbox.c.seq)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
                 )
@@ -189,8 +189,11 @@ class OutboxRelay:
                 if sent == self.batch_size:
                     continue
                 self._wakeup.clear()
+                # Not wait_for, because on Python 3.11 it can swallow a cancellation that
+                # arrives as the wakeup fires, and stop() then waits for the relay forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wakeup.wait()
         finally:
             await self._unlisten()
             self.log.info("outbox.relay.stopped")

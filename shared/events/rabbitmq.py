@@ -7,7 +7,7 @@ Topology for a service `catalog` consuming some event types:
     wharf.catalog.dead     messages that failed every attempt or never validated
 
 A failed delivery is republished to the next retry queue with its attempt count and
-error in headers, then acknowledged; after the last retry it goes to the dead queue.
+error in headers, then acknowledged. After the last retry it goes to the dead queue.
 """
 
 from __future__ import annotations

@@ -343,6 +343,9 @@ class SubscriptionChanged(EventData):
     # On a renewal: billing's order for the renewal invoice, and the tax within `amount`.
     order_id: uuid.UUID | None = None
     tax_amount: Money | None = None
+    # Stripe's subscription status after the change (active, past_due, canceled, ...).
+    status: str | None = None
+    cancel_at_period_end: bool | None = None
 
 
 class PaymentRefunded(EventData):
@@ -355,6 +358,9 @@ class PaymentRefunded(EventData):
     amount: Money
     currency: Currency = Field(pattern=r"^[A-Z]{3}$")
     full: bool
+    # The part of `amount` that was tax, and the order's refunded total after this refund.
+    tax_amount: Money | None = None
+    refunded_total: Money | None = None
 
 
 class PayoutStatementIssued(EventData):
@@ -412,6 +418,7 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "billing.subscription.started": (1, SubscriptionChanged),
     "billing.subscription.renewed": (1, SubscriptionChanged),
     "billing.subscription.canceled": (1, SubscriptionChanged),
+    "billing.subscription.payment_failed": (1, SubscriptionChanged),
     "billing.payment.refunded": (1, PaymentRefunded),
     "billing.payout_statement.issued": (1, PayoutStatementIssued),
     "audit.report.generated": (1, ReportGenerated),

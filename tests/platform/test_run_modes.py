@@ -64,6 +64,20 @@ async def test_all_in_one_starts_registry(all_in_one_gateway):
     assert "/api/licensing/token" in response.headers["www-authenticate"]
 
 
+async def test_all_in_one_wires_scanner_and_links(all_in_one_gateway):
+    apps = all_in_one_gateway._transport.app.state.service_apps
+    scanning = apps["scanning"].state.runtime.settings
+    licensing = apps["licensing"].state.runtime.settings
+    gateway = all_in_one_gateway._transport.app.state.settings
+    base = f"http://{gateway.host}:{gateway.port}"
+
+    assert scanning.registry_url == licensing.resolved_registry_url()
+    assert scanning.registry_username == licensing.service_account
+    assert scanning.registry_password.get_secret_value() == apps["scanning"].state.runtime.platform.internal_token
+    assert licensing.token_realm == f"{base}/api/licensing/token"
+    assert apps["identity"].state.runtime.settings.public_base_url == base
+
+
 async def test_each_service_readyz_through_gateway(all_in_one_gateway):
     for service in SERVICES:
         response = await all_in_one_gateway.get(f"/api/{service}/readyz")

@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cyclonedx.schema import SchemaVersion
@@ -49,10 +50,12 @@ def stranger():
 
 
 @pytest.fixture
-async def service(registry, tokens):
+async def service(registry, tokens, tmp_path):
     cache = JwksCache("http://127.0.0.1:9/.well-known/jwks.json")
     tokens.install(cache)
-    settings = ScanningSettings(registry_url=registry.url, worker_poll_interval=0.1)
+    settings = ScanningSettings(
+        registry_url=registry.url, worker_poll_interval=0.1, storage_dir=str(tmp_path / "storage")
+    )
     transport = InMemoryTransport(retry_delays=[0.01])
     async with running_service(
         create_app, database="scanning_inventory", transport=transport, settings=settings, jwks=cache
@@ -344,3 +347,52 @@ async def test_plugin_scan_reports_plugin_checks(service, tokens, editor, regist
     assert scan["images"][0]["is_plugin"] is True
     assert {check["id"]: check["passed"] for check in scan["images"][0]["checks"]}["plugin-config"]
     assert event["data"]["plugin_checks_passed"] is True
+
+
+async def test_uploaded_archive_scanned_and_deleted(service, tokens, editor, tmp_path):
+    from tests.scanning.test_archive import oci_layout_members, small_image, write_tar
+    from tests.scanning.layerkit import gzipped
+
+    layer, config = small_image()
+    archive = write_tar(tmp_path / "app.tar", oci_layout_members(gzipped(layer), config))
+    headers = tokens.headers(editor)
+
+    created = await service.client.post(
+        "/scans/archive",
+        data={"organisation_id": str(ACME)},
+        files={"file": ("app.tar", archive.read_bytes(), "application/x-tar")},
+        headers=headers,
+    )
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+
+    assert created.status_code == 202, created.text
+    assert scan["status"] == "completed", scan
+    assert scan["trigger"] == "upload"
+    assert scan["reference"] == "upload:app.tar"
+    assert scan["images"][0]["totals"]["Alpine"] == 1
+    assert list((Path(service.runtime.settings.storage_dir) / "uploads").iterdir()) == []
+
+
+async def test_upload_for_other_organisation_not_found(service, tokens, editor):
+    response = await service.client.post(
+        "/scans/archive",
+        data={"organisation_id": str(OTHER)},
+        files={"file": ("app.tar", b"x" * 10, "application/x-tar")},
+        headers=tokens.headers(editor),
+    )
+
+    assert response.status_code == 404
+
+
+async def test_upload_too_large_rejected(service, tokens, editor):
+    service.runtime.settings.max_upload_bytes = 1000
+
+    response = await service.client.post(
+        "/scans/archive",
+        data={"organisation_id": str(ACME)},
+        files={"file": ("big.tar", b"x" * 5000, "application/x-tar")},
+        headers=tokens.headers(editor),
+    )
+
+    assert response.status_code == 413
+    assert "larger than 1000 bytes" in response.json()["detail"]

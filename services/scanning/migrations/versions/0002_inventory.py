@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("trigger", sa.String(20), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("reference", sa.String(512), nullable=False),
+        sa.Column("archive_path", sa.Text()),
         sa.Column("digest", sa.String(80)),
         sa.Column("product_id", sa.Uuid()),
         sa.Column("version_id", sa.Uuid()),
