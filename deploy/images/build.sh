@@ -41,6 +41,13 @@ else
 fi
 
 for service in "${services[@]}"; do
+  if [ "$service" = gateway ] && [ ! -f web/dist/index.html ]; then
+    if command -v npm >/dev/null; then
+      make --no-print-directory web-build
+    else
+      echo "npm is missing, so the gateway image is built without the web front end (install Node.js 20 and npm)" >&2
+    fi
+  fi
   if [ ! -f "services/$service/Dockerfile" ]; then
     echo "No Dockerfile for service '$service' (expected services/$service/Dockerfile)" >&2
     exit 1

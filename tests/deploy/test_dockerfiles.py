@@ -26,6 +26,12 @@ def build_stage(text: str) -> str:
     return text[text.index("\nFROM ") : text.rindex("\nFROM ")]
 
 
+def shared_build_steps(text: str) -> str:
+    """Return the build stage up to the gateway's own step, which adds the web front end."""
+    stage = build_stage(text)
+    return stage.split("# The web front end")[0]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_dockerfile_is_multi_stage(name):
     text = dockerfile(name)
@@ -82,7 +88,7 @@ def test_dockerfile_removes_build_tools_in_the_install_step(name):
 
 def test_build_stage_is_shared_by_every_image():
     # Identical build stages let `buildah bud --layers` install the dependencies once.
-    stages = {name: build_stage(dockerfile(name)) for name in NAMES}
+    stages = {name: shared_build_steps(dockerfile(name)) for name in NAMES}
 
     assert len(set(stages.values())) == 1, sorted(stages)
 
@@ -121,3 +127,11 @@ def test_make_test_builds_no_image():
     assert result.returncode == 0, result.stderr
     assert "buildah" not in result.stdout
     assert "deploy/images" not in result.stdout
+
+
+def test_gateway_image_carries_the_web_front_end():
+    text = build_stage(dockerfile("gateway"))
+
+    assert "COPY web/ /tmp/web/" in text
+    # The gateway serves web/dist below the application folder by default.
+    assert "cp -r /tmp/web/dist /out/app/web/dist" in text
