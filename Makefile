@@ -38,3 +38,4 @@ clean-data:
 	rm -rf var
 
 include web/web.mk
+include deploy/deploy.mk
