@@ -211,3 +211,20 @@ def _wait_ready(base_url: str, timeout: float) -> dict:
             last = repr(exc)
         time.sleep(0.5)
     raise AssertionError(f"the gateway at {base_url} did not become ready: {last}")
+
+
+async def test_gateway_hides_internal_behind_dot_segments(all_in_one_gateway):
+    headers = {"X-Wharf-Internal-Token": "development-internal-token"}
+    for path in ("./internal/users/x", "x/../internal/users/x", "/internal/users/x", ".%2Finternal/users/x"):
+        response = await all_in_one_gateway.get(f"/api/identity/{path}", headers=headers)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json", path
+
+
+async def test_nul_character_rejected_with_422(all_in_one_gateway):
+    response = await all_in_one_gateway.post(
+        "/api/identity/sessions", json={"username": "bob\u0000", "password": "x" * 12}
+    )
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
