@@ -2089,6 +2089,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/scanning/scans/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan an uploaded `docker save` or OCI image layout archive
+         * @description Store the archive in the service's storage and queue its scan; poll the scan.
+         */
+        post: operations["scanning_upload_scan_archive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/scanning/scans/{scan_id}": {
         parameters: {
             query?: never;
@@ -4868,6 +4888,20 @@ export interface components {
             topics?: components["schemas"]["notifications.Topic"][] | null;
             /** Url */
             url?: string | null;
+        };
+        /** Body_upload_scan_archive */
+        "scanning.Body_upload_scan_archive": {
+            /**
+             * File
+             * @description A tar file from `docker save` or an OCI image layout
+             */
+            file: string;
+            /**
+             * Organisation Id
+             * Format: uuid
+             * @description Organisation that owns the scan
+             */
+            organisation_id: string;
         };
         /** CheckOut */
         "scanning.CheckOut": {
@@ -17806,6 +17840,105 @@ export interface operations {
             };
         };
     };
+    scanning_upload_scan_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["scanning.Body_upload_scan_archive"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanning.ScanOut"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     scanning_get_scan: {
         parameters: {
             query?: never;
@@ -17994,7 +18127,7 @@ export interface operations {
     scanning_get_scan_sbom: {
         parameters: {
             query?: {
-                /** @description os/architecture[/variant]; the first by default */
+                /** @description Platform as os/architecture[/variant]. The first image by default. */
                 platform?: string | null;
             };
             header?: never;
