@@ -16,7 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 ## All-in-one mode: every service in one process, embedded PostgreSQL, in-memory bus.
-run: $(STAMP)
+## Builds the web front end first when its build is missing and npm is installed.
+run: $(STAMP) web-build-if-missing
 	$(PY) -m wharf run
 
 ## Distributed mode: each service its own process against the local PostgreSQL and RabbitMQ.
@@ -35,3 +36,6 @@ bench: $(STAMP)
 ## Remove the all-in-one mode's local data (embedded database, registry storage, media).
 clean-data:
 	rm -rf var
+
+include web/web.mk
+include deploy/deploy.mk

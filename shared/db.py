@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -42,7 +43,8 @@ def define_platform_tables(metadata: MetaData) -> None:
         "outbox",
         metadata,
         Column("id", UUID(as_uuid=True), primary_key=True),
-        Column("seq", BigInteger, nullable=False, server_default=text("0")),
+        # Insertion order: rows of one transaction share a timestamp, and tests freeze time.
+        Column("seq", BigInteger, Identity(), nullable=False, unique=True),
         Column("type", String(200), nullable=False),
         Column("subject", String(200), nullable=False),
         Column("envelope", JSONB, nullable=False),
@@ -50,7 +52,7 @@ def define_platform_tables(metadata: MetaData) -> None:
         Column("sent_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
-        Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
+        Index("ix_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL")),
     )
     Table(
         "inbox",

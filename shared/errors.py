@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -163,6 +164,27 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return problem_response(exc.status_code, body, getattr(exc, "headers", None))
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError):
+        # SQLSTATE class 22 is "data exception": a value the database cannot store, such as
+        # a NUL character in text or a number beyond 64 bits. The request's transaction has
+        # rolled back, so nothing was written.
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if sqlstate and str(sqlstate).startswith("22"):
+            log.info("request.invalid_value", path=request.url.path, sqlstate=sqlstate)
+            body = {
+                "type": PROBLEM_TYPE_BASE + "invalid-value",
+                "title": "Invalid value",
+                "status": 422,
+                "detail": (
+                    "A value in the request cannot be stored: it is out of range or contains a "
+                    f"character that is not allowed, such as NUL ({_database_message(exc)})"
+                ),
+                "instance": request.url.path,
+            }
+            return problem_response(422, body)
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("request.failed", path=request.url.path, error=repr(exc))
@@ -174,6 +196,12 @@ def install_error_handlers(app: FastAPI) -> None:
             "instance": request.url.path,
         }
         return problem_response(500, body)
+
+
+def _database_message(exc: DBAPIError) -> str:
+    # asyncpg errors arrive wrapped twice; the innermost message names the problem.
+    inner = getattr(exc.orig, "__cause__", None) or exc.orig
+    return str(inner).splitlines()[0][:200]
 
 
 # OpenAPI description of the problem body, for routes to list in `responses=`.

@@ -38,17 +38,34 @@ def decode_cursor(cursor: str, columns: list[ColumnElement]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong shape")
         return [_typed(value, column) for value, column in zip(values, columns, strict=True)]
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise BadRequest(f"Invalid cursor {cursor[:80]!r}: use the next_cursor of a previous page") from exc
 
 
 def _typed(value: Any, column: ColumnElement) -> Any:
+    """Convert a cursor value back to the column's Python type, or raise ValueError."""
     if value is None:
-        return None
+        if getattr(column, "nullable", False):
+            return None
+        raise ValueError(f"{column} cannot be null")
     if isinstance(column.type, DateTime):
-        return datetime.fromisoformat(value)
+        if not isinstance(value, str):
+            raise ValueError(f"expected a timestamp, got {value!r}")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None and getattr(column.type, "timezone", False):
+            raise ValueError(f"expected a timezone-aware timestamp, got {value!r}")
+        return moment
     if isinstance(column.type, UuidType):
+        if not isinstance(value, str):
+            raise ValueError(f"expected a UUID, got {value!r}")
         return uuid.UUID(value)
+    try:
+        expected = column.type.python_type
+    except NotImplementedError:
+        expected = None
+    # bool is a subclass of int, and float is not an integer column's value.
+    if expected is not None and (not isinstance(value, expected) or isinstance(value, bool) and expected is not bool):
+        raise ValueError(f"expected {expected.__name__}, got {value!r}")
     return value
 
 

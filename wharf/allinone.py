@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 import structlog
 import uvicorn
-from pydantic import SecretStr
 
 from services.gateway.app import SERVICES, create_gateway, in_process_upstreams
 from services.gateway.settings import GatewaySettings
@@ -27,6 +27,12 @@ log = structlog.get_logger()
 ALL_IN_ONE_DEFAULTS: dict[str, dict] = {}
 if "WHARF_LICENSING_REGISTRY_MANAGED" not in os.environ:
     ALL_IN_ONE_DEFAULTS["licensing"] = {"registry_managed": True}
+# On a developer's machine the local mailbox is the only way to read a verification
+# link; the notifications service refuses this setting in production.
+if "WHARF_NOTIFICATIONS_MAILBOX_OPEN_READ" not in os.environ and os.environ.get(
+    "WHARF_ENVIRONMENT", "development"
+) == "development":
+    ALL_IN_ONE_DEFAULTS["notifications"] = {"mailbox_open_read": True}
 
 
 @contextlib.asynccontextmanager
@@ -64,6 +70,7 @@ async def all_in_one(
             all_settings[name] = service_module(name).SPEC.settings_class(**overrides)
         gateway_settings = gateway_settings or GatewaySettings()
         connect_scanner_to_registry(all_settings, platform, gateway_settings)
+        point_links_at_gateway(all_settings, gateway_settings)
 
         for name in SERVICES:
             module = service_module(name)
@@ -107,13 +114,35 @@ def connect_scanner_to_registry(all_settings: dict, platform: PlatformSettings, 
         updates["registry_url"] = licensing.resolved_registry_url()
     if "WHARF_SCANNING_REGISTRY_USERNAME" not in os.environ:
         updates["registry_username"] = licensing.service_account
-        # model_copy skips validation, so the secret is wrapped here as the field expects.
         updates["registry_password"] = SecretStr(platform.internal_token)
     if "WHARF_SCANNING_TOKEN_REALM_HOSTS" not in os.environ:
         updates["token_realm_hosts"] = [f"{gateway.host}:{gateway.port}"]
     if "WHARF_SCANNING_STORAGE_DIR" not in os.environ:
         updates["storage_dir"] = str(Path(platform.data_dir) / "scanning")
     all_settings["scanning"] = scanning.model_copy(update=updates)
+
+
+# Settings that hold an address of the gateway: (service, field, path after the gateway).
+GATEWAY_ADDRESSES = (
+    ("identity", "public_base_url", ""),
+    ("licensing", "token_realm", "/api/licensing/token"),
+    ("licensing", "notifications_url", "/api/licensing/registry/notifications"),
+    ("notifications", "api_url", "/api/notifications"),
+    ("notifications", "store_url", ""),
+)
+
+
+def point_links_at_gateway(all_settings: dict, gateway: GatewaySettings) -> None:
+    """Derive links, the token realm and the registry's notification URL from the gateway's address.
+
+    Without this, moving the gateway with WHARF_GATEWAY_PORT would leave emails and the
+    registry pointing at port 8080. Settings given in the environment are kept.
+    """
+    base = f"http://{gateway.host}:{gateway.port}"
+    for service, field, path in GATEWAY_ADDRESSES:
+        variable = f"WHARF_{service.upper()}_{field.upper()}"
+        if variable not in os.environ and hasattr(all_settings[service], field):
+            all_settings[service] = all_settings[service].model_copy(update={field: base + path})
 
 
 async def serve_all_in_one(platform: PlatformSettings) -> None:
@@ -128,6 +157,11 @@ async def serve_all_in_one(platform: PlatformSettings) -> None:
         )
         server = uvicorn.Server(config)
         base = f"http://{gateway_settings.host}:{gateway_settings.port}"
+        if not port_is_free(gateway_settings.host, gateway_settings.port):
+            raise SystemExit(
+                f"Port {gateway_settings.port} on {gateway_settings.host} is already in use: stop what "
+                "listens there or set WHARF_GATEWAY_PORT (and WHARF_LICENSING_REGISTRY_PORT if 5000 is taken too)"
+            )
         print(
             f"\nWharf is running at {base}\n"
             f"  API docs:   {base}/docs\n"
@@ -146,3 +180,15 @@ def registry_address(gateway) -> str:
     if process is None:
         return "not started here (WHARF_LICENSING_REGISTRY_MANAGED=false)"
     return process.url
+
+
+def port_is_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True

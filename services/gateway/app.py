@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from services.gateway.openapi import OpenApiCache
 from services.gateway.proxy import Upstreams, forward
 from services.gateway.settings import GatewaySettings
+from services.gateway.static import install_web_app
 from shared.errors import ServiceUnavailable, install_error_handlers, problem_responses
 from shared.metrics import metrics_response
 from shared.middleware import RequestContextMiddleware
@@ -127,5 +128,8 @@ def create_gateway(settings: GatewaySettings | None = None, upstreams: Upstreams
     @app.api_route("/api/{service}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(service: str, path: str, request: Request):
         return await forward(request, upstreams, service, path)
+
+    # Last, because its catch-all path must not shadow the routes above.
+    install_web_app(app)
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import quote, unquote
 
 import httpx
 import structlog
@@ -66,8 +67,27 @@ def _limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
     return chunks()
 
 
+def normalise_path(path: str) -> str:
+    """Resolve percent-escapes, `.` and `..` segments and empty segments, as the service will.
+
+    The internal-route check must look at the path the service finally routes, or
+    `./internal/...` and `x/../internal/...` would slip past it.
+    """
+    segments: list[str] = []
+    for segment in unquote(path).split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/".join(segments)
+
+
 async def forward(request: Request, upstreams: Upstreams, service: str, path: str) -> StreamingResponse:
     client = upstreams.client(service)
+    path = normalise_path(path)
     # Service-to-service routes are never reachable from outside.
     if path == "internal" or path.startswith("internal/"):
         raise NotFound(f"{request.url.path} not found")
@@ -78,7 +98,12 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
             f"The request body of {declared} bytes exceeds the limit of {upstreams.max_body_bytes} bytes"
         )
 
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    # The internal token authenticates services to each other; a client never sends it on.
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-wharf-internal-token"
+    ]
     headers += [
         ("x-request-id", request_id_var.get() or ""),
         ("x-correlation-id", correlation_id_var.get() or ""),
@@ -92,7 +117,7 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
 
     upstream_request = client.build_request(
         request.method,
-        "/" + path,
+        "/" + quote(path),
         params=request.query_params.multi_items(),
         headers=headers,
         content=body,

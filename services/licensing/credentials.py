@@ -55,7 +55,7 @@ class CredentialChecker:
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def check(self, username: str, secret: str) -> Account:
+    async def check(self, username: str, secret: str, *, client_address: str | None = None) -> Account:
         """Return the account for these credentials; raise Unauthorized if identity rejects them."""
         if username == self.service_account:
             return self._check_service_account(username, secret)
@@ -65,7 +65,7 @@ class CredentialChecker:
         if cached is not None and cached.expires_at > time.monotonic():
             return cached.account
 
-        account = await self._ask_identity(username, secret)
+        account = await self._ask_identity(username, secret, client_address)
         if self.cache_seconds > 0:
             if len(self._cache) >= MAX_CACHED_CREDENTIALS:
                 self._cache.clear()
@@ -82,11 +82,15 @@ class CredentialChecker:
             raise _rejected(username)
         return Account(user_id=None, username=username, credential_scope=CredentialScope.SERVICE)
 
-    async def _ask_identity(self, username: str, secret: str) -> Account:
+    async def _ask_identity(self, username: str, secret: str, client_address: str | None) -> Account:
+        body = {"username": username, "secret": secret}
+        if client_address:
+            # Failed `docker login` attempts count toward identity's per-address lockout.
+            body["client_address"] = client_address
         try:
             response = await self.client.post(
                 self.check_url,
-                json={"username": username, "secret": secret},
+                json=body,
                 headers={"X-Wharf-Internal-Token": self.internal_token},
             )
         except httpx.HTTPError as exc:

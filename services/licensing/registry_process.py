@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +132,14 @@ async def start_registry(
             "WHARF_LICENSING_REGISTRY_BINARY"
         )
 
+    listen_port = port or settings.registry_port
+    if not _port_is_free(settings.registry_host, listen_port):
+        # Another registry answering on the port would take our pushes silently.
+        raise RegistryStartError(
+            f"Port {listen_port} on {settings.registry_host} is already in use: stop what listens "
+            "there or set WHARF_LICENSING_REGISTRY_PORT to a free port"
+        )
+
     data_dir = Path(data_dir)
     config_path = registry_config.write_config(
         settings,
@@ -158,3 +167,13 @@ def _tail(path: Path, lines: int = 20) -> str:
             return b"\n".join(file.read().splitlines()[-lines:]).decode(errors="replace")
     except OSError:
         return "(no log)"
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True

@@ -195,4 +195,12 @@ async def authenticate(request: Request, checker: CredentialChecker) -> Account:
     if credentials is None:
         return Account.anonymous()
     username, secret = credentials
-    return await checker.check(username, secret)
+    return await checker.check(username, secret, client_address=client_address(request))
+
+
+def client_address(request: Request) -> str | None:
+    """Return the caller's address: the last X-Forwarded-For entry, which the gateway adds."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[-1].strip() or None
+    return request.client.host if request.client else None

@@ -47,11 +47,29 @@ class ResolvedTarget:
     addresses: tuple[IPAddress, ...]
 
 
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64_PREFIX or (address in IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def check_address(address: IPAddress, *, allow_private: bool) -> None:
     """Raise AddressNotAllowed unless a request may go to `address`."""
-    # An IPv4-mapped IPv6 address (::ffff:10.0.0.1) reaches the IPv4 host it embeds.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    # IPv6 forms that carry an IPv4 address reach the IPv4 host they embed: mapped
+    # (::ffff:a.b.c.d), 6to4 (2002:AABB:CCDD::), NAT64 (64:ff9b::a.b.c.d, RFC 6052) and
+    # the deprecated IPv4-compatible form (::a.b.c.d).
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            address = embedded
 
     if address in METADATA_ADDRESSES:
         raise ForbiddenAddress(address, "a cloud metadata address")

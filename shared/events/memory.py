@@ -43,9 +43,9 @@ class InMemoryTransport:
 
     async def publish(self, envelope: Envelope) -> None:
         body = envelope.model_dump(mode="json")
-        for consumer in list(self.consumers):
-            if envelope.type in consumer.handlers:
-                await self._deliver(consumer, body)
+        # Consumers run side by side, so one that is retrying does not hold up the rest.
+        subscribed = [c for c in self.consumers if envelope.type in c.handlers]
+        await asyncio.gather(*(self._deliver(consumer, body) for consumer in subscribed))
 
     async def _deliver(self, consumer: Consumer, body: dict) -> None:
         attempts = len(self.retry_delays) + 1

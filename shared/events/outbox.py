@@ -123,7 +123,7 @@ class OutboxRelay:
                 await session.execute(
                     select(self.outbox.c.id, self.outbox.c.envelope)
                     .where(self.outbox.c.sent_at.is_(None))
-                    .order_by(self.outbox.c.created_at, self.outbox.c.id)
+                    .order_by(self.outbox.c.seq)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
                 )

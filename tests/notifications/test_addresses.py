@@ -34,6 +34,11 @@ def test_public_address_allowed(address):
         ("224.0.0.1", "not a public"),
         ("0.0.0.0", "unspecified"),
         ("::", "unspecified"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b::a9fe:a9fe", "metadata"),
+        ("2002:7f00:1::", "loopback"),
+        ("2002:a9fe:a9fe::", "metadata"),
+        ("::127.0.0.1", "loopback"),
     ],
 )
 def test_non_public_address_refused(address, reason):

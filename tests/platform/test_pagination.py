@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from shared.clock import FrozenClock
 from shared.events.memory import InMemoryTransport
+from shared.pagination import encode_cursor
 from tests.platform.sample import app as sample
 from tests.support.services import running_service
 
@@ -54,3 +55,12 @@ async def test_validation_error_lists_each_field():
     assert response.headers["content-type"] == "application/problem+json"
     assert body["errors"][0]["field"] == "body.text"
     assert "body.text" in body["detail"]
+
+
+async def test_crafted_cursor_values_rejected():
+    async with running_service(sample.create_app, database="sample", transport=InMemoryTransport()) as service:
+        for values in ([None, None], ["2020-01-01", 1], [1, "x"], ["2020-01-01T00:00:00+00:00", "not-a-uuid"]):
+            cursor = encode_cursor(values)
+            response = await service.client.get("/notes", params={"cursor": cursor})
+            assert response.status_code == 400, values
+            assert "Invalid cursor" in response.json()["detail"], values

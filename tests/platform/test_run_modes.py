@@ -64,6 +64,20 @@ async def test_all_in_one_starts_registry(all_in_one_gateway):
     assert "/api/licensing/token" in response.headers["www-authenticate"]
 
 
+async def test_all_in_one_wires_scanner_and_links(all_in_one_gateway):
+    apps = all_in_one_gateway._transport.app.state.service_apps
+    scanning = apps["scanning"].state.runtime.settings
+    licensing = apps["licensing"].state.runtime.settings
+    gateway = all_in_one_gateway._transport.app.state.settings
+    base = f"http://{gateway.host}:{gateway.port}"
+
+    assert scanning.registry_url == licensing.resolved_registry_url()
+    assert scanning.registry_username == licensing.service_account
+    assert scanning.registry_password.get_secret_value() == apps["scanning"].state.runtime.platform.internal_token
+    assert licensing.token_realm == f"{base}/api/licensing/token"
+    assert apps["identity"].state.runtime.settings.public_base_url == base
+
+
 async def test_each_service_readyz_through_gateway(all_in_one_gateway):
     for service in SERVICES:
         response = await all_in_one_gateway.get(f"/api/{service}/readyz")
@@ -197,3 +211,20 @@ def _wait_ready(base_url: str, timeout: float) -> dict:
             last = repr(exc)
         time.sleep(0.5)
     raise AssertionError(f"the gateway at {base_url} did not become ready: {last}")
+
+
+async def test_gateway_hides_internal_behind_dot_segments(all_in_one_gateway):
+    headers = {"X-Wharf-Internal-Token": "development-internal-token"}
+    for path in ("./internal/users/x", "x/../internal/users/x", "/internal/users/x", ".%2Finternal/users/x"):
+        response = await all_in_one_gateway.get(f"/api/identity/{path}", headers=headers)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json", path
+
+
+async def test_nul_character_rejected_with_422(all_in_one_gateway):
+    response = await all_in_one_gateway.post(
+        "/api/identity/sessions", json={"username": "bob\u0000", "password": "x" * 12}
+    )
+
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]

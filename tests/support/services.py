@@ -36,6 +36,9 @@ def test_platform(**overrides) -> PlatformSettings:
     return PlatformSettings(**values)
 
 
+test_platform.__test__ = False  # modules that import it must not collect it as a test
+
+
 @contextlib.asynccontextmanager
 async def running_service(
     create_app: Callable[..., FastAPI],

@@ -1,0 +1,232 @@
+import { useCallback, useEffect, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { api, type Schemas } from "../api/client";
+import { formatPrice, problemMessage } from "../api/problem";
+import { useSession } from "../auth/session";
+import { ErrorBanner, Loading } from "../components/Field";
+
+type Listing = Schemas["catalog.ListingOut"];
+type Tier = Schemas["catalog.TierOut"];
+
+const PERIODS: Record<string, string> = { free: "", one_time: " once", monthly: " a month", yearly: " a year" };
+
+function PullCommand({ command }: { command: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="pull-command">
+      <code data-testid="pull-command">{command}</code>
+      <button
+        type="button"
+        onClick={async () => {
+          await navigator.clipboard?.writeText(command);
+          setCopied(true);
+        }}
+      >
+        {copied ? "Copied" : "Copy"}
+      </button>
+    </div>
+  );
+}
+
+function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; onChanged: () => void }) {
+  const { me } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [accepted, setAccepted] = useState(false);
+  const free = tier.price_amount === 0;
+  const needsLicence = listing.licence_required && !!listing.licence_version;
+
+  const acceptLicence = async () => {
+    const { error } = await api.POST("/api/licensing/products/{product_id}/licence-acceptances", {
+      params: { path: { product_id: listing.id } },
+      body: { licence_version: listing.licence_version ?? "1", tier_id: tier.id },
+    });
+    if (error) throw new Error(problemMessage(error, "Accepting the licence failed"));
+  };
+
+  const obtain = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      if (needsLicence) await acceptLicence();
+      if (free) {
+        onChanged();
+        return;
+      }
+      const back = window.location.href;
+      const { data, error } = await api.POST("/api/billing/checkouts", {
+        body: { tier_id: tier.id, success_url: back, cancel_url: back },
+      });
+      if (!data) throw new Error(problemMessage(error, "Checkout failed"));
+      // Stripe Checkout, or the billing sandbox's own page when no Stripe key is set.
+      window.location.assign(data.url);
+    } catch (caught) {
+      setError((caught as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <li className="tier card" aria-label={`Tier ${tier.name}`}>
+      <h3>{tier.name}</h3>
+      <p className="price">
+        {formatPrice(tier.price_amount, tier.currency)}
+        {PERIODS[tier.billing_period] ?? ""}
+      </p>
+      <p>{tier.description}</p>
+      {tier.owned && <p className="badge badge-owned">You own this tier</p>}
+      {tier.pull_command && <PullCommand command={tier.pull_command} />}
+      <ErrorBanner message={error} />
+      {!tier.owned && me && listing.status !== "revoked" && (
+        <>
+          {needsLicence && (
+            <label className="inline">
+              <input type="checkbox" checked={accepted} onChange={(event) => setAccepted(event.target.checked)} /> I
+              accept the <a href={listing.licence_url ?? "#"}>licence (version {listing.licence_version})</a>
+            </label>
+          )}
+          <button type="button" disabled={busy || (needsLicence && !accepted)} onClick={obtain}>
+            {busy ? "Working…" : free ? "Get it" : "Buy"}
+          </button>
+        </>
+      )}
+      {!me && (
+        <p>
+          <Link to="/login">Sign in</Link> to get this tier.
+        </p>
+      )}
+    </li>
+  );
+}
+
+export function ProductPage() {
+  const { namespace, slug } = useParams();
+  const { me } = useSession();
+  const [listing, setListing] = useState<Listing | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    const { data, error } = await api.GET("/api/catalog/store/{namespace}/{slug}", {
+      params: { path: { namespace: namespace!, slug: slug! } },
+    });
+    if (data) setListing(data);
+    else setError(problemMessage(error, "The product could not be loaded"));
+    // `me` changes which tiers are owned, so reload when the sign-in changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [namespace, slug, me?.id]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  if (error) return <ErrorBanner message={error} />;
+  if (!listing) return <Loading what="product" />;
+
+  return (
+    <article className="product">
+      {listing.warning && (
+        <div className="banner banner-warning" role="alert" data-testid="warning-label">
+          <strong>Security hold:</strong> {listing.warning.reason ?? "A security deadline was missed."}
+          {listing.warning.since && <> Since {new Date(listing.warning.since).toLocaleDateString()}.</>}
+        </div>
+      )}
+      <header className="product-header">
+        {listing.logo_url && <img src={listing.logo_url} alt={`${listing.name} logo`} width={96} height={96} />}
+        <div>
+          <h1>{listing.name}</h1>
+          <p className="muted">
+            by {listing.publisher.name} · {listing.product_type} · version {listing.version.version} · {listing.pull_count}{" "}
+            pulls
+          </p>
+          <p className="badges">
+            {listing.badges.map((badge) => (
+              <span key={badge} className="badge badge-certified">
+                {badge}
+              </span>
+            ))}
+          </p>
+          <p>{listing.short_description}</p>
+        </div>
+      </header>
+
+      <section aria-labelledby="tiers-heading">
+        <h2 id="tiers-heading">Tiers</h2>
+        <ul className="cards tiers">
+          {listing.tiers.map((tier) => (
+            <TierCard key={tier.id} listing={listing} tier={tier} onChanged={load} />
+          ))}
+        </ul>
+      </section>
+
+      {listing.screenshot_urls.length > 0 && (
+        <section aria-labelledby="screenshots-heading">
+          <h2 id="screenshots-heading">Screenshots</h2>
+          <div className="screenshots">
+            {listing.screenshot_urls.map((url, index) => (
+              <img key={url} src={url} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
+            ))}
+          </div>
+        </section>
+      )}
+
+      <section aria-labelledby="about-heading">
+        <h2 id="about-heading">About</h2>
+        {/* The catalog renders Markdown and sanitises the HTML before storing it. */}
+        <div dangerouslySetInnerHTML={{ __html: listing.long_description_html }} />
+        <h2>Installation</h2>
+        <div dangerouslySetInnerHTML={{ __html: listing.install_instructions_html }} />
+      </section>
+
+      {listing.support && (
+        <section aria-labelledby="support-heading">
+          <h2 id="support-heading">Support</h2>
+          {listing.support.offered ? (
+            <dl>
+              {listing.support.url && (
+                <>
+                  <dt>Website</dt>
+                  <dd>
+                    <a href={listing.support.url}>{listing.support.url}</a>
+                  </dd>
+                </>
+              )}
+              {listing.support.email && (
+                <>
+                  <dt>Email</dt>
+                  <dd>{listing.support.email}</dd>
+                </>
+              )}
+              {listing.support.hours && (
+                <>
+                  <dt>Hours</dt>
+                  <dd>{listing.support.hours}</dd>
+                </>
+              )}
+              {listing.support.response_time && (
+                <>
+                  <dt>Response time (SLA)</dt>
+                  <dd>{listing.support.response_time}</dd>
+                </>
+              )}
+            </dl>
+          ) : (
+            <p>The publisher offers no support for this product.</p>
+          )}
+        </section>
+      )}
+
+      <section aria-labelledby="versions-heading">
+        <h2 id="versions-heading">Version history</h2>
+        <ul>
+          {listing.versions.map((version) => (
+            <li key={version.id}>
+              {version.version} — {version.state}
+              {version.published_at && `, published ${new Date(version.published_at).toLocaleDateString()}`}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </article>
+  );
+}
