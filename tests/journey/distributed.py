@@ -145,7 +145,7 @@ def start_distributed_store(work_dir: Path, suffix: str) -> DistributedStore:
         "WHARF_LOG_LEVEL": "WARNING",
         "WHARF_LOG_JSON": "false",
         FEED_DIR_VARIABLE: str(feed_dir),
-        # Schedulers pass every second, so the journey sees the clock's jumps at once.
+        # Schedulers run a pass every second, so the clock's jumps take effect at once.
         "WHARF_MODERATION_SCHEDULER_INTERVAL_SECONDS": "1",
         "WHARF_AUDIT_SCHEDULER_INTERVAL": "1",
         "WHARF_BILLING_STATEMENT_CHECK_INTERVAL": "1",

@@ -1,4 +1,4 @@
-"""A thin HTTP client for the journey: calls through the gateway and checks each answer."""
+"""A thin HTTP client for the journey: calls through the gateway and checks each response."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ T = TypeVar("T")
 
 
 class StepFailed(Exception):
-    """A check of the journey failed; the message says what was expected and what came back."""
+    """A failed check of the journey; the message names what was expected and what came back."""
 
 
 class ApiClient:
     """Calls the store's API at `base_url` (the gateway) as one user, or anonymously."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, *, token: str | None = None, name: str = "anonymous"):
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, *, token: str | None = None, name: str = "anonymous"
+    ):
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -58,11 +60,15 @@ class ApiClient:
     async def get(self, path: str, *, what: str, **options: Any) -> Any:
         return (await self.request("GET", path, expect=200, what=what, **options)).json()
 
-    async def post(self, path: str, *, what: str, expect: int | tuple[int, ...] = (200, 201), **options: Any) -> Any:
+    async def post(
+        self, path: str, *, what: str, expect: int | tuple[int, ...] = (200, 201), **options: Any
+    ) -> Any:
         response = await self.request("POST", path, expect=expect, what=what, **options)
         return response.json() if response.content else None
 
-    async def put(self, path: str, *, what: str, expect: int | tuple[int, ...] = (200, 201, 204), **options: Any) -> Any:
+    async def put(
+        self, path: str, *, what: str, expect: int | tuple[int, ...] = (200, 201, 204), **options: Any
+    ) -> Any:
         response = await self.request("PUT", path, expect=expect, what=what, **options)
         return response.json() if response.content else None
 

@@ -286,7 +286,7 @@ class LayerBlob:
 
 
 class OciLayout:
-    """An OCI image layout folder that holds several tagged images sharing their blobs."""
+    """An OCI image layout folder that contains several tagged images sharing their blobs."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

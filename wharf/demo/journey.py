@@ -1,9 +1,9 @@
 """The main journey of the store, step by step, against a running Wharf.
 
 The same steps run in `make demo` (all-in-one, in this process) and in the end-to-end
-tests (all-in-one and distributed). A `Store` tells the journey where the gateway and
-the registry are, and how to move the shared clock and run the schedulers of that run
-mode. Each step prints what it proves and raises `StepFailed` when a check fails.
+tests (all-in-one and distributed). A `Store` gives the journey the addresses of the
+gateway and the registry, and the ways to move the shared clock and run the schedulers of
+that run mode. Each step prints what it proves and raises `StepFailed` when a check fails.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Account:
 
 @dataclass
 class JourneyState:
-    """What the steps pass on to each other: accounts, ids, digests and times."""
+    """The accounts, ids, digests and times that one step passes on to the next."""
 
     run_id: str
     admin: Account | None = None
@@ -136,6 +136,6 @@ class Journey:
                 except StepFailed as exc:
                     raise StepFailed(f"step {step.number} ({step.title}) failed: {exc}") from exc
                 except Exception as exc:
-                    # A bug or an unexpected answer shape still names the step that hit it.
+                    # A bug or an unexpected response shape still names the step that hit it.
                     raise StepFailed(f"step {step.number} ({step.title}) failed with {exc!r}") from exc
                 self.out(f"  ok ({time.monotonic() - started:.1f} s)")

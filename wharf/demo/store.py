@@ -157,8 +157,11 @@ async def _serving(
     clock = OffsetClock()
     gateway_settings = GatewaySettings(host="127.0.0.1", port=port)
 
-    async with all_in_one(platform, clock=clock, gateway_settings=gateway_settings, service_settings=settings) as gateway:
-        config = uvicorn.Config(gateway, host="127.0.0.1", port=port, lifespan="off", log_config=None, log_level="warning")
+    started = all_in_one(platform, clock=clock, gateway_settings=gateway_settings, service_settings=settings)
+    async with started as gateway:
+        config = uvicorn.Config(
+            gateway, host="127.0.0.1", port=port, lifespan="off", log_config=None, log_level="warning"
+        )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve(), name="demo-gateway")
         while not server.started:
