@@ -1,4 +1,4 @@
-"""What several steps share: the demo product's constants and the waits for its state."""
+"""The constants and helpers several steps share: the demo product, feed imports and waits."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ async def open_findings(journey: Journey, digest: str) -> list[dict]:
     return [finding for finding in found if not finding["waived"]]
 
 
-async def wait_version_state(journey: Journey, wanted: str, version_id: str | None = None) -> dict:
+async def wait_version_state(journey: Journey, expected: str, version_id: str | None = None) -> dict:
     publisher = journey.client(journey.state.publisher)
     version_id = version_id or journey.state.version_id
 
@@ -119,9 +119,9 @@ async def wait_version_state(journey: Journey, wanted: str, version_id: str | No
         version = await publisher.get(
             f"/api/catalog/products/{journey.state.product_id}/versions/{version_id}", what="read the version"
         )
-        return version if version["state"] == wanted else None
+        return version if version["state"] == expected else None
 
-    return await eventually(probe, what=f"the version is {wanted}", timeout=120, interval=1.0)
+    return await eventually(probe, what=f"the version is {expected}", timeout=120, interval=1.0)
 
 
 async def wait_listing(journey: Journey, *, status: str, timeout: float = 180) -> dict:

@@ -54,10 +54,10 @@ async def review_fix_approve_publish(journey: Journey) -> None:
     await sign_in(journey, state.reviewer)
     reviewer = journey.client(state.reviewer)
 
-    refused = await reviewer.request(
+    rejected = await reviewer.request(
         "POST", f"/api/moderation/cases/{state.case_id}/approve", json={}, expect=409, what="try to approve round 1"
     )
-    blockers = refused.json().get("blockers", [])
+    blockers = rejected.json().get("blockers", [])
     journey.say(f"approval rejected (409) with {len(blockers)} blockers, such as:")
     for blocker in blockers[:3]:
         journey.say(f"  {blocker.get('detail', blocker)}")
