@@ -71,7 +71,10 @@ async def run_demo(arguments: argparse.Namespace) -> int:
             print(f"\nFAILED: {exc}", file=sys.stderr, flush=True)
             outcome = 1
         else:
-            print("\nThe journey completed: every step held.", flush=True)
+            if arguments.until is None:
+                print("\nThe journey completed: every step held.", flush=True)
+            else:
+                print(f"\nSteps 1 to {arguments.until} held; the rest were not run.", flush=True)
 
         if arguments.keep_running:
             print(
