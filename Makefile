@@ -39,3 +39,4 @@ clean-data:
 
 include web/web.mk
 include deploy/deploy.mk
+include wharf/demo/demo.mk
