@@ -102,8 +102,8 @@ class Principal:
 
 def require_staff(principal: Principal, *roles: str) -> None:
     if not principal.has_staff_role(*roles):
-        wanted = " or ".join(roles) or "any staff"
-        raise Forbidden(f"This action needs the staff role {wanted}")
+        required = " or ".join(roles) or "any staff"
+        raise Forbidden(f"This action needs the staff role {required}")
 
 
 def require_member(
@@ -275,8 +275,8 @@ async def require_internal_caller(request: Request) -> None:
     import hmac
 
     expected = request.app.state.runtime.platform.internal_token
-    given = request.headers.get("x-wharf-internal-token", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    presented = request.headers.get("x-wharf-internal-token", "")
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
         raise NotFound(f"{request.url.path} not found")
 
 

@@ -1,4 +1,4 @@
-"""Injectable clock: every piece of code that reads the time asks one of these."""
+"""Injectable clocks: every piece of code that reads the time calls one of these."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class SystemClock:
 
 
 class FrozenClock:
-    """A clock that only moves when told to, for tests and the demo."""
+    """A clock that moves only when `advance` or `set` is called, for tests and the demo."""
 
     def __init__(self, start: datetime | None = None) -> None:
         if start is not None and start.tzinfo is None:

@@ -27,7 +27,13 @@ class Page(BaseModel, Generic[T]):
 
 
 def encode_cursor(values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    plain = []
+    for value in values:
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        plain.append(value)
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
