@@ -91,7 +91,7 @@ class FileOffsetClock(OffsetClock):
 
     The file contains the offset in seconds as a decimal number. Each read checks the file's
     inode, modification time and size and parses it again only when one changed, so a process
-    sees a new offset at its next `now()`. A file that cannot be read or parsed keeps the
+    reads a new offset at its next `now()`. A file that cannot be read or parsed keeps the
     last good offset, with a warning in the log.
     """
 

@@ -53,7 +53,7 @@ class PlatformSettings(BaseSettings):
     clock_offset_file: str = ""
 
     @model_validator(mode="after")
-    def _refuse_development_secrets(self) -> "PlatformSettings":
+    def _reject_development_secrets(self) -> "PlatformSettings":
         if self.environment == Environment.PRODUCTION and self.internal_token == DEVELOPMENT_INTERNAL_TOKEN:
             raise ValueError("WHARF_INTERNAL_TOKEN must be set to a secret value in production")
         if self.environment == Environment.PRODUCTION and self.clock_offset_file:

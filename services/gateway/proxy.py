@@ -126,7 +126,7 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
         response = await client.send(upstream_request, stream=True)
     except httpx.TimeoutException as exc:
         log.warning("gateway.upstream.timeout", upstream=service, path=path, error=repr(exc))
-        raise GatewayTimeout(f"The {service} service did not answer in time") from exc
+        raise GatewayTimeout(f"The {service} service timed out before it sent a response") from exc
     except httpx.TransportError as exc:
         log.warning("gateway.upstream.unreachable", upstream=service, path=path, error=repr(exc))
         raise BadGateway(f"The {service} service is unreachable") from exc

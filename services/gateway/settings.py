@@ -17,7 +17,7 @@ class GatewaySettings(BaseSettings):
     # Largest request body forwarded, in bytes. Media uploads are the biggest bodies.
     max_body_bytes: int = 20 * 1024 * 1024
     connect_timeout: float = 3.0
-    # Seconds an upstream may take to answer; scans and promotions run in the
+    # Seconds an upstream may take to respond. Scans and promotions run in the
     # background, so no route needs longer.
     read_timeout: float = 30.0
     max_connections: int = 100

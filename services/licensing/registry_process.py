@@ -134,7 +134,7 @@ async def start_registry(
 
     listen_port = port or settings.registry_port
     if not _port_is_free(settings.registry_host, listen_port):
-        # Another registry answering on the port would take our pushes silently.
+        # Another registry listening on the port would receive our pushes without any error.
         raise RegistryStartError(
             f"Port {listen_port} on {settings.registry_host} is already in use: stop what listens "
             "there or set WHARF_LICENSING_REGISTRY_PORT to a free port"

@@ -12,7 +12,7 @@ class ModerationSettings(ServiceSettings):
     # Time a publisher has to fix a finding on a published version, from the notification.
     critical_fix_hours: int = Field(default=72, ge=1)
     major_fix_hours: int = Field(default=7 * 24, ge=1)
-    # Longest hold of a listing before it is revoked, in days.
+    # Maximum length of a hold, in days; after it the listing is revoked.
     hold_max_days: int = Field(default=30, ge=1)
     # Seconds between two passes of the SLA scheduler, and rows each step claims per pass.
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)

@@ -24,8 +24,8 @@ class InMemoryTransport:
     def __init__(self, *, retry_delays: list[float] | tuple[float, ...] = (0.5, 2.0, 5.0)) -> None:
         self.retry_delays = list(retry_delays)
         self.consumers: list[Consumer] = []
-        # NOTE: dead letters of the in-memory bus live in this process only and are lost
-        # on restart; the RabbitMQ bus keeps them in a durable queue.
+        # NOTE: dead letters of the in-memory bus live in this process only, so a restart
+        # loses them. The RabbitMQ bus keeps them in a durable queue.
         self.dead_letters: list[DeadLetter] = []
 
     async def start(self) -> None:

@@ -1,7 +1,7 @@
 """One pydantic schema per event type: the registry producers and consumers validate against.
 
-Schemas allow extra fields so a producer can add information without breaking older
-consumers; a missing or mistyped declared field fails validation and the consumer
+Schemas allow extra fields, so a producer can add information without breaking older
+consumers. A missing or mistyped declared field fails validation, and the consumer
 dead-letters the event with the reason.
 """
 

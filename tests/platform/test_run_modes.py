@@ -159,7 +159,7 @@ async def test_gateway_slow_upstream_504():
         server.close()
 
     assert response.status_code == 504
-    assert response.json()["detail"] == "The catalog service did not answer in time"
+    assert response.json()["detail"] == "The catalog service timed out before it sent a response"
 
 
 def test_distributed_mode_every_service_ready():

@@ -41,7 +41,7 @@ class ParsedRecord:
 
 @dataclass(slots=True)
 class ImportReport:
-    """What one import did to the database."""
+    """Counts of what one import changed in the database."""
 
     import_id: uuid.UUID
     feed: str
