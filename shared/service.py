@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import JwksCache
 from shared.clock import Clock, FileOffsetClock, OffsetClock, SystemClock
-from shared.db import create_engine
+from shared.db import create_engine, create_read_engine
 from shared.errors import ServiceUnavailable, install_error_handlers, problem_responses
 from shared.events.bus import Transport
 from shared.events.consumer import Consumer, Handler
@@ -66,6 +66,9 @@ class Runtime:
     owns_transport: bool
     engine: AsyncEngine | None = None
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    # For read-only routes: the read database (or the main one), without transactions.
+    read_engine: AsyncEngine | None = None
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
     relay: OutboxRelay | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # service-specific objects
@@ -82,6 +85,11 @@ class Runtime:
         self.engine = create_engine(self.database_url)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
+        )
+        # Connections open on first use, so a service without read-only routes opens none.
+        self.read_engine = create_read_engine(getattr(self.settings, "read_database_url", "") or self.database_url)
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, info={"runtime": self}
         )
         self.state.setdefault(
             "jwks", JwksCache(self.platform.identity_url.rstrip("/") + "/.well-known/jwks.json")
@@ -144,8 +152,9 @@ class Runtime:
         self.tasks.clear()
         if self.owns_transport:
             await self.transport.stop()
-        if self.engine is not None:
-            await self.engine.dispose()
+        for engine in (self.engine, self.read_engine):
+            if engine is not None:
+                await engine.dispose()
         log.info("service.stopped", service=self.service)
 
     async def readiness(self) -> dict[str, str]:

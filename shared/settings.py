@@ -69,3 +69,6 @@ class ServiceSettings(BaseSettings):
     # Full SQLAlchemy URL of this service's database; derived from the platform's
     # database server URL when empty.
     database_url: str = ""
+    # Database that read-only routes (such as store search) query, e.g. a streaming
+    # replica of `database_url`; empty means `database_url` itself.
+    read_database_url: str = ""

@@ -2,97 +2,91 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, case, func, literal, literal_column, select, tuple_, union_all
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause
+import structlog
 
 from services.catalog.schemas import FacetValue
 
+log = structlog.get_logger()
+
 FACETS = ("category", "product_type", "certified", "pricing", "publisher")
-# Publishers are the one facet with an open number of values, so only the most frequent are kept.
-MAX_PUBLISHER_VALUES = 20
 
 Facets = dict[str, list[FacetValue]]
 
+# GROUPING(category, product_type, certified, is_free) of each grouping set: a set bit
+# marks a column the set does not group by. The empty set, 0b1111, contains the totals.
+GROUPINGS = {0b0111: "category", 0b1011: "product_type", 0b1101: "certified", 0b1110: "pricing"}
+TOTALS = 0b1111
 
-def facet_json(source: FromClause) -> ColumnElement:
-    """Return a scalar subquery with the facet counts of `source` as one JSON array.
 
-    One grouped query counts the facets with few values. Each grouping set yields the
-    rows of one facet, with the other facet columns null. The publisher facet is counted
-    apart, so only its most frequent values leave the database.
+def parse_facets(counts: dict[str, Any]) -> tuple[Facets, int, int]:
+    """Turn the counts of a search statement into facet lists, most frequent first.
+
+    Returns the facets, the number of listings that pass every filter, and the number
+    that match the words before any filter.
     """
-    pricing = case((source.c.is_free, "free"), else_="paid")
-    certified = case((source.c.certified, "true"), else_="false")
-    count = func.count().label("count")
-    grouped = select(
-        source.c.category,
-        source.c.product_type,
-        certified.label("certified"),
-        pricing.label("pricing"),
-        literal(None, String).label("publisher"),
-        count,
-    ).group_by(
-        func.grouping_sets(
-            tuple_(source.c.category),
-            tuple_(source.c.product_type),
-            tuple_(certified),
-            tuple_(pricing),
-        )
-    )
-    publishers = (
-        select(
-            literal(None, String).label("category"),
-            literal(None, String).label("product_type"),
-            literal(None, String).label("certified"),
-            literal(None, String).label("pricing"),
-            source.c.namespace.label("publisher"),
-            count,
-        )
-        .group_by(source.c.namespace)
-        .order_by(count.desc(), source.c.namespace)
-        .limit(MAX_PUBLISHER_VALUES)
-    )
-    rows = union_all(grouped, publishers.subquery("top_publishers").select()).subquery("f")
-    aggregated = func.coalesce(func.json_agg(literal_column("f")), literal_column("'[]'::json"))
-    return select(aggregated).select_from(rows).scalar_subquery()
-
-
-def parse_facets(rows: list[dict[str, Any]]) -> tuple[Facets, int]:
-    """Turn the grouped rows into facet lists, most frequent first, and return them with the total."""
     facets: Facets = {name: [] for name in FACETS}
-    total = 0
-    for row in rows:
-        name = next(name for name in FACETS if row.get(name) is not None)
-        facets[name].append(FacetValue(value=str(row[name]), count=row["count"]))
-        if name == "category":
-            total += row["count"]
+    total = matched = 0
+    for row in counts.get("groups") or []:
+        if row["grouping"] == TOTALS:
+            total, matched = row["total"], row["matched"]
+            continue
+        name = GROUPINGS[row["grouping"]]
+        count = row[f"by_{name}"]
+        if count:
+            facets[name].append(FacetValue(value=_facet_value(name, row), count=count))
+    for row in counts.get("publishers") or []:
+        facets["publisher"].append(FacetValue(value=row["namespace"], count=row["count"]))
 
     for values in facets.values():
         values.sort(key=lambda facet: (-facet.count, facet.value))
-    return facets, total
+    return facets, total, matched
+
+
+def _facet_value(name: str, row: dict[str, Any]) -> str:
+    if name == "certified":
+        return "true" if row["certified"] else "false"
+    if name == "pricing":
+        return "free" if row["is_free"] else "paid"
+    return row[name]
+
+
+@dataclass(frozen=True)
+class CachedFacets:
+    facets: Facets
+    total: int
+    stale: bool
 
 
 class FacetCache:
-    """Facet counts of queries without words, kept for `ttl` seconds.
+    """Facet counts of queries without words, recounted in the background after `ttl` seconds.
 
     Browsing without words counts every visible listing, the one facet query whose cost
-    grows with the whole catalog, and its counts change only when listings change.
-    NOTE: so the counts and `total` of a browse query may be up to `ttl` seconds old.
+    grows with the whole catalog, and its counts change only when listings change. Only
+    the first request for a combination of filters waits for the count. A request that
+    finds counts older than `ttl` gets them at once and starts one recount in the
+    background.
+    NOTE: so the counts and `total` of a browse query may be a little more than `ttl`
+    seconds old.
     """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[tuple, tuple[float, Facets, int]] = {}
+        self._recounting: set[tuple] = set()
+        self._tasks: set[asyncio.Task] = set()
 
-    def get(self, key: tuple) -> tuple[Facets, int] | None:
+    def get(self, key: tuple) -> CachedFacets | None:
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
+        if entry is None:
             return None
-        return entry[1], entry[2]
+        counted_at, facets, total = entry
+        return CachedFacets(facets, total, stale=time.monotonic() - counted_at > self.ttl)
 
     def put(self, key: tuple, facets: Facets, total: int) -> None:
         if self.ttl <= 0:
@@ -101,3 +95,23 @@ class FacetCache:
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[key] = (time.monotonic(), facets, total)
+
+    def recount(self, key: tuple, count: Callable[[], Awaitable[tuple[Facets, int]]]) -> None:
+        """Start `count` in the background and keep its result, unless a recount of `key` is running."""
+        if key in self._recounting:
+            return
+        self._recounting.add(key)
+        task = asyncio.get_running_loop().create_task(self._recount(key, count))
+        # The loop keeps only weak references to tasks, so the cache holds them until done.
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _recount(self, key: tuple, count: Callable[[], Awaitable[tuple[Facets, int]]]) -> None:
+        try:
+            facets, total = await count()
+            self.put(key, facets, total)
+        except Exception:
+            # The old counts stay in use; the next request after `ttl` tries again.
+            log.warning("catalog.facets.recount_failed", key=key, exc_info=True)
+        finally:
+            self._recounting.discard(key)

@@ -173,7 +173,7 @@ SEARCH_DOCUMENT = (
     " || setweight(to_tsvector('english'::regconfig, short_description), 'C')"
     " || setweight(to_tsvector('english'::regconfig, description_text), 'D')"
 )
-# Words the trigram index compares a misspelt query against.
+# The words of a listing that typo correction knows (see SearchTerm).
 SEARCH_WORDS = "lower(name || ' ' || tags_text)"
 
 
@@ -183,12 +183,6 @@ class Listing(Base):
     __tablename__ = "listings"
     __table_args__ = (
         Index("ix_listings_document", "document", postgresql_using="gin"),
-        Index(
-            "ix_listings_words_trgm",
-            "words",
-            postgresql_using="gin",
-            postgresql_ops={"words": "gin_trgm_ops"},
-        ),
         Index("ix_listings_lower_name", func.lower(text("name"))),
         Index("ix_listings_published_at", "published_at", "product_id"),
         Index("ix_listings_pull_count", "pull_count", "product_id"),
@@ -222,3 +216,17 @@ class Listing(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     document: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True))
     words: Mapped[str] = mapped_column(Text, Computed(SEARCH_WORDS, persisted=True))
+
+
+class SearchTerm(Base):
+    """One word of the listings' names and tags, with the number of listings that hold it.
+
+    Triggers on `listings` keep this lexicon current (see the migration that creates it);
+    search corrects misspelt words towards its terms.
+    """
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_length", func.length(text("term"))),)
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    listings: Mapped[int] = mapped_column(Integer)

@@ -267,7 +267,11 @@ class SearchPage(BaseModel):
     items: list[ListingSummary]
     next_cursor: str | None
     total: int
+    # Each facet is counted with every filter but its own, so choosing a value still
+    # shows the counts of the other values.
     facets: dict[str, list[FacetValue]]
+    # Set when the words matched nothing and a corrected spelling was searched instead.
+    corrected_query: str | None = None
 
 
 class ReviewQueueItem(BaseModel):

@@ -1,54 +1,48 @@
-"""Store search: weighted full-text ranking, trigram typo tolerance, facets and keyset pages.
+"""Store search: weighted full-text ranking, typo correction, disjunctive facets and keyset pages.
 
 Only the `listings` table is searched. It contains published and held listings only, so
 drafts and versions under review never appear in results.
+
+The statements are written in SQL and built once per shape (words or none, sort order,
+facets or not). Building them per request with the expression language took longer
+than PostgreSQL took to run them. Every filter is a parameter that may be null. Each
+statement is planned for its own values (the database sets plan_cache_mode to
+force_custom_plan), so PostgreSQL folds away the filters that are null and can use an
+index for the others.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Float, case, cast, exists, func, literal, literal_column, select, union_all
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Float, literal_column, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
+from services.catalog.facets import FacetCache, Facets, parse_facets
 from services.catalog.listing import media_url
 from services.catalog.models import Listing
-from services.catalog.facets import FacetCache, facet_json, parse_facets
 from services.catalog.schemas import ListingSummary, SearchPage
-from shared.pagination import finish_page, paginate
+from shared.pagination import decode_cursor, finish_page
 
 # ts_rank weights for the document's D, C, B and A parts: long description, short
 # description, tags and publisher, name.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'::float4[]"
 # Added to the score of an exact name match, so it outranks any other match, because
-# ts_rank without normalisation and word_similarity return at most 1.
+# ts_rank without normalisation returns at most 1.
 EXACT_NAME_BONUS = 10.0
 
 SUMMARY_COLUMNS = (
-    Listing.product_id,
-    Listing.namespace,
-    Listing.slug,
-    Listing.name,
-    Listing.short_description,
-    Listing.category,
-    Listing.product_type,
-    Listing.tags,
-    Listing.logo_media_id,
-    Listing.publisher_name,
-    Listing.certified,
-    Listing.held,
-    Listing.is_free,
-    Listing.min_price,
-    Listing.currency,
-    Listing.pull_count,
-    Listing.version,
-    Listing.published_at,
+    "product_id", "namespace", "slug", "name", "short_description", "category", "product_type", "tags",
+    "logo_media_id", "publisher_name", "certified", "held", "is_free", "min_price", "currency", "pull_count",
+    "version", "published_at",
 )
+
 
 class Sort(StrEnum):
     RELEVANCE = "relevance"
@@ -71,129 +65,280 @@ class SearchQuery:
     limit: int = 20
 
 
-# Without words, facets read only these columns, which the facet index covers.
-FACET_COLUMNS = (Listing.category, Listing.namespace, Listing.product_type, Listing.certified, Listing.is_free)
+@dataclass(frozen=True)
+class SortOrder:
+    column: str  # the sort key; product_id follows it and makes the order unique
+    sql_type: str
+    key: ColumnElement  # the key's column, which types the values of a cursor
+    descending: bool = True
 
-# Sort order: the columns of the keyset (the last one unique) and the direction.
-SORT_COLUMNS: dict[Sort, tuple[tuple[str, str], bool]] = {
-    Sort.RELEVANCE: (("score", "product_id"), True),
-    Sort.NEWEST: (("published_at", "product_id"), True),
-    Sort.PULLS: (("pull_count", "product_id"), True),
-    Sort.PRICE_ASC: (("min_price", "product_id"), False),
-    Sort.PRICE_DESC: (("min_price", "product_id"), True),
+    def order_by(self, table: str = "") -> str:
+        direction = "DESC" if self.descending else "ASC"
+        prefix = f"{table}." if table else ""
+        return f"{prefix}{self.column} {direction}, {prefix}product_id {direction}"
+
+    @property
+    def after_cursor(self) -> str:
+        # A row comparison, which an index on (column, product_id) answers directly.
+        beyond = "<" if self.descending else ">"
+        return (
+            f"(CAST(:after_key AS {self.sql_type}) IS NULL"
+            f" OR ({self.column}, product_id) {beyond} (:after_key, CAST(:after_id AS uuid)))"
+        )
+
+
+# NOTE: the price sorts compare prices in different currencies as plain minor units.
+SORT_ORDERS = {
+    Sort.RELEVANCE: SortOrder("score", "float8", literal_column("score", Float)),
+    Sort.NEWEST: SortOrder("published_at", "timestamptz", Listing.published_at),
+    Sort.PULLS: SortOrder("pull_count", "bigint", Listing.pull_count),
+    Sort.PRICE_ASC: SortOrder("min_price", "bigint", Listing.min_price, descending=False),
+    Sort.PRICE_DESC: SortOrder("min_price", "bigint", Listing.min_price),
 }
 
-
-def _full_text_match(text: str) -> tuple[ColumnElement, ColumnElement]:
-    """Return the full-text condition of a query and its relevance score."""
-    tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
-    condition = Listing.document.op("@@")(tsquery)
-    score = func.ts_rank(literal_column(RANK_WEIGHTS), Listing.document, tsquery)
-    return condition, _with_exact_name_bonus(score, text)
-
-
-def _similar_words_match(text: str) -> tuple[ColumnElement, ColumnElement]:
-    """Return the trigram condition of a misspelt query and its relevance score."""
-    lowered = text.lower()
-    # `words %> q` is the index-supported form of word_similarity(q, words) above
-    # pg_trgm.word_similarity_threshold (0.6 by default).
-    # NOTE: trigrams miss swapped letters in short words ("ngnix" for "nginx"), because
-    # such a swap changes most of a short word's trigrams.
-    condition = Listing.words.op("%>")(lowered)
-    score = func.word_similarity(lowered, Listing.words)
-    return condition, _with_exact_name_bonus(score, text)
+# One condition per facet; each is true when its parameter is null.
+FILTERS = {
+    "category": "(CAST(:category AS text) IS NULL OR category = :category)",
+    "product_type": "(CAST(:product_type AS text) IS NULL OR product_type = :product_type)",
+    "certified": "(CAST(:certified AS boolean) IS NULL OR certified = :certified)",
+    "pricing": "(CAST(:is_free AS boolean) IS NULL OR is_free = :is_free)",
+    "publisher": "(CAST(:publisher AS text) IS NULL OR namespace = :publisher)",
+}
+# Publishers are the one facet with an open number of values, so only the most frequent are kept.
+MAX_PUBLISHER_VALUES = 20
 
 
-def _with_exact_name_bonus(score: ColumnElement, text: str) -> ColumnElement:
-    bonus = case((func.lower(Listing.name) == text.lower(), EXACT_NAME_BONUS), else_=0.0)
-    return cast(score + bonus, Float)
+def _filters(*, but: str | None = None) -> str:
+    return " AND ".join(condition for name, condition in FILTERS.items() if name != but)
 
 
-def _filters(query: SearchQuery) -> list[ColumnElement]:
-    conditions: list[ColumnElement] = []
-    if query.category:
-        conditions.append(Listing.category == query.category)
-    if query.product_type:
-        conditions.append(Listing.product_type == query.product_type)
-    if query.certified is not None:
-        conditions.append(Listing.certified.is_(query.certified))
-    if query.pricing == "free":
-        conditions.append(Listing.is_free.is_(True))
-    elif query.pricing == "paid":
-        conditions.append(Listing.is_free.is_(False))
-    if query.publisher:
-        conditions.append(Listing.namespace == query.publisher)
-    return conditions
+def _facets_sql(source: str) -> str:
+    """Return a subquery counting the facets of `source` as one JSON object.
+
+    The counts are disjunctive: each facet is counted with every filter but its own, so
+    choosing a category still shows how many listings the other categories hold. One
+    pass with grouping sets counts the facets with few values (GROUPING() tells which
+    set a row belongs to, and the empty set gives the totals); the publisher facet is
+    counted apart, so only its most frequent values leave the database.
+    """
+    return f"""(
+        SELECT json_build_object(
+            'groups', (
+                SELECT json_agg(g) FROM (
+                    SELECT GROUPING(category, product_type, certified, is_free) AS grouping,
+                           category, product_type, certified, is_free,
+                           count(*) FILTER (WHERE {_filters(but="category")}) AS by_category,
+                           count(*) FILTER (WHERE {_filters(but="product_type")}) AS by_product_type,
+                           count(*) FILTER (WHERE {_filters(but="certified")}) AS by_certified,
+                           count(*) FILTER (WHERE {_filters(but="pricing")}) AS by_pricing,
+                           count(*) FILTER (WHERE {_filters()}) AS total,
+                           count(*) AS matched
+                    FROM {source}
+                    GROUP BY GROUPING SETS ((category), (product_type), (certified), (is_free), ())
+                ) AS g
+            ),
+            'publishers', (
+                SELECT json_agg(t) FROM (
+                    SELECT namespace, count(*) AS count
+                    FROM {source}
+                    WHERE {_filters(but="publisher")}
+                    GROUP BY namespace
+                    ORDER BY count(*) DESC, namespace
+                    LIMIT {MAX_PUBLISHER_VALUES}
+                ) AS t
+            )
+        )
+    )"""
+
+
+def _page_json(order: SortOrder) -> str:
+    """Aggregate the rows of subquery `p` into one JSON array, in the page's order."""
+    return f"coalesce(json_agg(p ORDER BY {order.order_by('p')}), '[]'::json)"
+
+
+@cache
+def _word_statement(sort: Sort) -> TextClause:
+    """The statement for a search with words: a page of matches and the facets of all matches.
+
+    The matches are collected once, narrow (keys and facet columns only), in a
+    materialized CTE that the page and the counts both read, because ranking and
+    counting must visit every match anyway. Only the rows of the page are then read in
+    full.
+    """
+    order = SORT_ORDERS[sort]
+    summary = ", ".join(f"l.{column}" for column in SUMMARY_COLUMNS)
+    return text(f"""
+        WITH matches AS MATERIALIZED (
+            SELECT product_id, category, namespace, product_type, certified, is_free,
+                   published_at, pull_count, min_price,
+                   ts_rank({RANK_WEIGHTS}, document, websearch_to_tsquery('english', :words))::float8
+                   + CASE WHEN lower(name) = :lowered THEN {EXACT_NAME_BONUS} ELSE 0.0 END AS score
+            FROM listings
+            WHERE document @@ websearch_to_tsquery('english', :words)
+        ),
+        page AS (
+            SELECT product_id, score FROM matches
+            WHERE {_filters()} AND {order.after_cursor}
+            ORDER BY {order.order_by()}
+            LIMIT :limit
+        )
+        SELECT
+            (SELECT {_page_json(order)}
+             FROM (SELECT {summary}, page.score FROM page JOIN listings AS l USING (product_id)) AS p) AS items,
+            {_facets_sql("matches")} AS facets
+    """)
+
+
+@cache
+def _browse_statement(sort: Sort, with_facets: bool) -> TextClause:
+    """The statement for a search without words: a page of listings, and the facets when asked."""
+    order = SORT_ORDERS[sort]
+    summary = ", ".join(SUMMARY_COLUMNS)
+    facets = f", {_facets_sql('listings')} AS facets" if with_facets else ""
+    return text(f"""
+        SELECT
+            (SELECT {_page_json(order)}
+             FROM (
+                SELECT {summary}, CAST(NULL AS float8) AS score FROM listings
+                WHERE {_filters()} AND {order.after_cursor}
+                ORDER BY {order.order_by()}
+                LIMIT :limit
+             ) AS p) AS items
+            {facets}
+    """)
+
+
+BROWSE_FACETS = text(f"SELECT {_facets_sql('listings')} AS facets")
+FILTER_PARAMETERS = ("category", "product_type", "certified", "is_free", "publisher")
+
+# Suggests the closest known term for each word of a query that is not itself a term.
+# Closest means the fewest edits, then the most trigrams in common, then the most listings.
+# Words of up to four letters allow one edit and longer words two; words shorter than
+# three letters are never corrected.
+CORRECT_WORDS = text("""
+    SELECT q.word,
+           CASE
+               WHEN length(q.word) < 3 OR EXISTS (SELECT 1 FROM search_terms AS t WHERE t.term = q.word)
+                   THEN q.word
+               ELSE (
+                   SELECT t.term FROM search_terms AS t
+                   WHERE length(t.term) BETWEEN length(q.word) - q.edits AND length(q.word) + q.edits
+                     AND levenshtein_less_equal(t.term, q.word, q.edits) <= q.edits
+                   ORDER BY levenshtein_less_equal(t.term, q.word, q.edits),
+                            similarity(t.term, q.word) DESC, t.listings DESC, t.term
+                   LIMIT 1
+               )
+           END AS term
+    FROM (
+        SELECT word, CASE WHEN length(word) <= 4 THEN 1 ELSE 2 END AS edits
+        FROM unnest(CAST(:words AS text[])) AS word
+    ) AS q
+""")
+
+# How search_terms_of() in the database splits a listing's words, so a query's words
+# are compared in the same form.
+WORD = re.compile(r"[^\W_]+")
 
 
 async def search_listings(session: AsyncSession, query: SearchQuery, *, facet_cache: FacetCache | None = None) -> SearchPage:
     """Return one page of matching listings with the facet counts of all matches.
 
-    The page and the counts come from one statement. With words, the matches are
-    collected once in a materialized CTE that both parts read, because ranking and
-    counting must visit every match anyway.
+    With words, typo tolerance is the fallback: when the words match no listing at all,
+    each word that is not a known term is replaced by its closest term, and the corrected
+    words are searched instead (the page says so in `corrected_query`).
     """
-    conditions = _filters(query)
-    text = (query.text or "").strip()
-    if text:
-        source = _text_matches(text, conditions)
-    else:
-        source = select(*SUMMARY_COLUMNS, literal(None, Float).label("score")).where(*conditions).subquery("matches")
-
-    sort = query.sort or (Sort.RELEVANCE if text else Sort.NEWEST)
-    if sort == Sort.RELEVANCE and not text:
+    words = (query.text or "").strip()
+    sort = query.sort or (Sort.RELEVANCE if words else Sort.NEWEST)
+    if sort == Sort.RELEVANCE and not words:
         # Without words, relevance means popularity.
         sort = Sort.PULLS
+    parameters = _parameters(query, SORT_ORDERS[sort])
 
-    sort_names, descending = SORT_COLUMNS[sort]
-    columns = [source.c[name] for name in sort_names]
-    page = paginate(select(source), columns=columns, cursor=query.cursor, limit=query.limit, descending=descending)
-    page = page.subquery("p")
-    order = [page.c[name].desc() if descending else page.c[name].asc() for name in sort_names]
-    items = func.coalesce(
-        func.json_agg(aggregate_order_by(literal_column("p"), *order)), literal_column("'[]'::json")
-    )
-    parts = [select(items).select_from(page).scalar_subquery().label("items")]
+    if not words:
+        return await _browse(session, query, sort, parameters, facet_cache)
 
+    page, matched = await _search_words(session, query, sort, words, parameters)
+    if matched == 0:
+        corrected = await _corrected(session, words)
+        if corrected != words:
+            page, _ = await _search_words(session, query, sort, corrected, parameters)
+            page.corrected_query = corrected
+    return page
+
+
+async def _search_words(
+    session: AsyncSession, query: SearchQuery, sort: Sort, words: str, parameters: dict[str, Any]
+) -> tuple[SearchPage, int]:
+    """Return the page of a search with words and how many listings the words match unfiltered."""
+    statement = _word_statement(sort)
+    row = (await session.execute(statement, {**parameters, "words": words, "lowered": words.lower()})).one()
+    facets, total, matched = parse_facets(_json(row.facets))
+    return _page(query, sort, _json(row.items), facets, total), matched
+
+
+async def _browse(
+    session: AsyncSession, query: SearchQuery, sort: Sort, parameters: dict[str, Any], facet_cache: FacetCache | None
+) -> SearchPage:
+    # Counting facets without words visits every visible listing, so the counts are cached.
     cache_key = (query.category, query.product_type, query.certified, query.pricing, query.publisher)
-    cached = facet_cache.get(cache_key) if facet_cache is not None and not text else None
-    if cached is None:
-        # Counted over the matches without the cursor, so every page shows the same counts.
-        counted = source if text else select(*FACET_COLUMNS).where(*conditions).subquery("counted")
-        parts.append(facet_json(counted).label("facets"))
+    cached = facet_cache.get(cache_key) if facet_cache is not None else None
 
-    row = (await session.execute(select(*parts))).one()
-    rows = _json(row.items)
+    row = (await session.execute(_browse_statement(sort, cached is None), parameters)).one()
     if cached is None:
-        facets, total = parse_facets(_json(row.facets))
-        if facet_cache is not None and not text:
+        facets, total, _ = parse_facets(_json(row.facets))
+        if facet_cache is not None:
             facet_cache.put(cache_key, facets, total)
     else:
-        facets, total = cached
+        facets, total = cached.facets, cached.total
+        if cached.stale:
+            engine = session.bind
+            filters = {name: parameters[name] for name in FILTER_PARAMETERS}
+            facet_cache.recount(cache_key, lambda: _count_browse_facets(engine, filters))
+    return _page(query, sort, _json(row.items), facets, total)
 
-    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, sort_names))
+
+async def _count_browse_facets(engine: AsyncEngine, filters: dict[str, Any]) -> tuple[Facets, int]:
+    # A session of its own, because the request's session ends before the count does.
+    async with AsyncSession(engine) as session:
+        row = (await session.execute(BROWSE_FACETS, filters)).one()
+    facets, total, _ = parse_facets(_json(row.facets))
+    return facets, total
+
+
+async def _corrected(session: AsyncSession, words: str) -> str:
+    """Return `words` with each unknown word replaced by its closest known term."""
+    found = [match.group(0) for match in WORD.finditer(words.lower())]
+    if not found:
+        return words
+    rows = (await session.execute(CORRECT_WORDS, {"words": found})).all()
+    replacements = {row.word: row.term for row in rows if row.term and row.term != row.word}
+    if not replacements:
+        return words
+    # Replace in place, so the rest of the query (quotes, "or", a leading minus) stays as typed.
+    return WORD.sub(lambda match: replacements.get(match.group(0).lower(), match.group(0)), words)
+
+
+def _parameters(query: SearchQuery, order: SortOrder) -> dict[str, Any]:
+    after_key = after_id = None
+    if query.cursor:
+        # Neither column is nullable, so a cursor holding a null is refused here.
+        after_key, after_id = decode_cursor(query.cursor, [order.key, Listing.product_id])
+    return {
+        "category": query.category,
+        "product_type": query.product_type,
+        "certified": query.certified,
+        "is_free": {"free": True, "paid": False}.get(query.pricing or ""),
+        "publisher": query.publisher,
+        "after_key": after_key,
+        "after_id": after_id,
+        "limit": query.limit + 1,
+    }
+
+
+def _page(query: SearchQuery, sort: Sort, rows: list[dict[str, Any]], facets: Facets, total: int) -> SearchPage:
+    column = SORT_ORDERS[sort].column
+    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, column))
     return SearchPage(items=[_summary(item) for item in kept], next_cursor=next_cursor, total=total, facets=facets)
-
-
-def _text_matches(text: str, conditions: list[ColumnElement]):
-    """Return a materialized CTE of the listings matching the words, with their scores.
-
-    Typo tolerance is the fallback: the trigram match, which costs more and finds looser
-    matches, runs only when the words themselves find nothing. The emptiness test is
-    uncorrelated, so PostgreSQL evaluates it once and skips the trigram scan otherwise.
-    """
-    full_text, full_text_score = _full_text_match(text)
-    exact = (
-        select(*SUMMARY_COLUMNS, full_text_score.label("score"))
-        .where(full_text, *conditions)
-        .cte("word_matches")
-        .prefix_with("MATERIALIZED")
-    )
-    similar, similar_score = _similar_words_match(text)
-    fallback = select(*SUMMARY_COLUMNS, similar_score.label("score")).where(
-        similar, *conditions, ~exists(select(literal(1)).select_from(exact))
-    )
-    return union_all(select(exact), fallback).cte("matches").prefix_with("MATERIALIZED")
 
 
 def _json(value: Any) -> Any:
@@ -201,9 +346,11 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _cursor_values(item: dict[str, Any], sort_names: tuple[str, str]) -> tuple:
-    # The values come from JSON, so they are already in the cursor's plain form.
-    return tuple(item[name] for name in sort_names)
+def _cursor_values(item: dict[str, Any], column: str) -> tuple:
+    # The values come from JSON, so they are already in the cursor's plain form, except
+    # that a whole-number score arrives as an int and the cursor expects a float.
+    key = float(item[column]) if column == "score" else item[column]
+    return key, item["product_id"]
 
 
 def _summary(item: dict[str, Any]) -> ListingSummary:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
 from services.catalog.app import create_app
 from services.catalog.schemas import FacetValue
-from services.catalog.facets import FacetCache
+from services.catalog.search import SearchQuery, search_listings
+from services.catalog.facets import CachedFacets, FacetCache
 from services.catalog.settings import CatalogSettings
 from shared.events.memory import InMemoryTransport
 from tests.catalog.support import Publisher, deliver
@@ -159,6 +161,34 @@ async def test_typo_tolerated(seeded, typo, expected):
     assert names(page)[:1] == [expected]
 
 
+async def test_swapped_letters_in_a_short_word_corrected(seeded):
+    page = await search(seeded, q="ngnix")
+
+    assert names(page) == ["Nginx Proxy"]
+    assert page["corrected_query"] == "nginx"
+
+
+async def test_correction_keeps_known_words_and_query_syntax(seeded):
+    page = await search(seeded, q='"Postgres Operater"')
+
+    assert page["corrected_query"] == '"Postgres operator"'
+    assert names(page) == ["Postgres Operator"]
+
+
+async def test_words_that_match_are_not_corrected(seeded):
+    page = await search(seeded, q="redis")
+
+    assert page["corrected_query"] is None
+    assert "Redis" in names(page)
+
+
+async def test_short_words_are_not_corrected(seeded):
+    page = await search(seeded, q="zq")
+
+    assert page["items"] == []
+    assert page["corrected_query"] is None
+
+
 async def test_unrelated_query_finds_nothing(seeded):
     page = await search(seeded, q="spreadsheet")
 
@@ -195,6 +225,29 @@ async def test_facets_follow_text_query(seeded):
 
     assert page["total"] == 2
     assert facet(page, "category") == {"Database": 2}
+
+
+async def test_facet_counts_ignore_their_own_filter(seeded):
+    page = await search(seeded, category="Database")
+
+    assert page["total"] == 3
+    # The category facet still offers the other categories, with their full counts.
+    assert facet(page, "category")["Networking"] == 1
+    assert facet(page, "category")["Database"] == 3
+    # The other facets count only the Database listings.
+    assert facet(page, "publisher") == {"keyvalue": 2, "elephants": 1}
+    assert facet(page, "pricing") == {"free": 2, "paid": 1}
+
+
+async def test_facet_counts_with_words_and_two_filters(seeded):
+    page = await search(seeded, q="redis", category="Database", pricing="free")
+
+    assert set(names(page)) == {"Redis", "Valkey"}
+    assert page["total"] == 2
+    # Counted with the words and the pricing filter, not the category filter.
+    assert facet(page, "category") == {"Database": 2, "Developer Tools": 1}
+    # Counted with the words and the category filter, not the pricing filter.
+    assert facet(page, "pricing") == {"free": 2}
 
 
 @pytest.mark.parametrize(
@@ -301,7 +354,7 @@ def test_facet_cache_reuses_counts_within_ttl():
 
     cache.put(("Database",), counts, 3)
 
-    assert cache.get(("Database",)) == (counts, 3)
+    assert cache.get(("Database",)) == CachedFacets(counts, 3, stale=False)
     assert cache.get(("Storage",)) is None
 
 
@@ -311,3 +364,61 @@ def test_facet_cache_off_at_zero_ttl():
     cache.put(("Database",), {}, 3)
 
     assert cache.get(("Database",)) is None
+
+
+async def test_facet_cache_recounts_stale_counts_once_in_the_background():
+    cache = FacetCache(ttl=0.01)
+    cache.put(("Database",), {}, 3)
+    await asyncio.sleep(0.02)
+    recounted = asyncio.Event()
+    calls = []
+
+    async def count():
+        calls.append(1)
+        await recounted.wait()
+        return {}, 4
+
+    stale = cache.get(("Database",))
+    cache.recount(("Database",), count)
+    cache.recount(("Database",), count)
+    recounted.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert stale == CachedFacets({}, 3, stale=True)
+    assert calls == [1]
+    assert cache.get(("Database",)) == CachedFacets({}, 4, stale=False)
+
+
+async def test_facet_cache_keeps_old_counts_when_a_recount_fails():
+    cache = FacetCache(ttl=0.01)
+    cache.put(("Database",), {}, 3)
+    await asyncio.sleep(0.02)
+
+    async def count():
+        raise ConnectionError("database down")
+
+    cache.recount(("Database",), count)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+    assert cache.get(("Database",)) == CachedFacets({}, 3, stale=True)
+
+
+async def test_browse_recounts_stale_facets_from_the_database(seeded):
+    cache = FacetCache(ttl=0.01)
+    key = (None, None, None, None, None)
+    cache.put(key, {}, 99)
+    await asyncio.sleep(0.02)
+
+    async with seeded.runtime.sessionmaker() as session:
+        served = await search_listings(session, SearchQuery(), facet_cache=cache)
+    for _ in range(100):
+        if cache.get(key).total != 99:
+            break
+        await asyncio.sleep(0.05)
+
+    assert served.total == 99  # the stale counts, served at once
+    recounted = cache.get(key)
+    assert recounted.total == 7
+    assert {value.value: value.count for value in recounted.facets["pricing"]} == {"free": 5, "paid": 2}

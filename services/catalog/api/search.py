@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from services.catalog.manifest import CATEGORIES
 from services.catalog.search import SearchQuery, Sort, search_listings
 from services.catalog.schemas import SearchPage
-from shared.db import SessionDep
+from shared.db import ReadSessionDep
 from shared.errors import BadRequest, problem_responses
 from shared.pagination import check_limit
 
@@ -25,7 +25,7 @@ router = APIRouter(tags=["search"])
 )
 async def search(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     q: str | None = Query(default=None, max_length=200, description="Words to find; misspellings are tolerated"),
     category: str | None = Query(default=None, description="One of the store's categories"),
     product_type: Literal["image", "plugin"] | None = None,

@@ -3197,6 +3197,8 @@ export interface components {
         };
         /** SearchPage */
         "catalog.SearchPage": {
+            /** Corrected Query */
+            corrected_query?: string | null;
             /** Facets */
             facets: {
                 [key: string]: components["schemas"]["catalog.FacetValue"][];
