@@ -195,6 +195,11 @@ export function SearchPage() {
         {loading && <Loading what="results" />}
         {page && !loading && (
           <>
+            {page.corrected_query && (
+              <p>
+                No listing matched your words. Showing results for <strong>{page.corrected_query}</strong>.
+              </p>
+            )}
             <p className="muted">{page.total} results</p>
             <ul className="cards">
               {page.items.map((item) => (
