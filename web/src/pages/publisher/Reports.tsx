@@ -203,6 +203,7 @@ export default function ReportsPage() {
   const [building, setBuilding] = useState(false);
   const [builds, setBuilds] = useState(0);
 
+  // NOTE: only the 24 newest reports and statements are listed, with no link to older pages.
   const loadReports = useCallback(async () => {
     const { data, error } = await api.GET("/api/audit/reports", { params: { query: { organisation_id: organisationId!, limit: 24 } } });
     setReports(data?.items ?? []);

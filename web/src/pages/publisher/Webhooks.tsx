@@ -68,7 +68,7 @@ function CreateForm({ organisationId, onCreated }: { organisationId: string; onC
     });
     if (!data) {
       const byField = fieldErrors(error as Problem);
-      // Validation names a topic by its index ("topics.0"); show those on the topic list.
+      // Validation names a topic by its index ("topics.0"), so those errors go on the topic list.
       for (const key of Object.keys(byField)) if (key.startsWith("topics.")) byField.topics ??= byField[key];
       setErrors(byField);
       setBanner(Object.keys(byField).length ? null : problemMessage(error, "The webhook was not created"));
@@ -123,7 +123,7 @@ function Deliveries({ organisationId, webhookId }: { organisationId: string; web
 
   if (deliveries === null) return <Loading what="deliveries" />;
   return (
-    <>
+    <div className="deliveries">
       <ErrorBanner message={error} />
       <button type="button" onClick={() => void load()}>
         Reload deliveries
@@ -160,7 +160,7 @@ function Deliveries({ organisationId, webhookId }: { organisationId: string; web
           </table>
         </div>
       )}
-    </>
+    </div>
   );
 }
 
