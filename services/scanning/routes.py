@@ -20,8 +20,15 @@ from services.scanning.inventory.errors import ReferenceRejected
 from services.scanning.inventory.reference import require_allowed_registry
 from services.scanning.inventory.sbom import build_sbom
 from services.scanning.models import Scan, ScannedComponent, ScannedImage, ScanStatus, ScanTrigger
-from services.scanning.schemas import ComponentOut, ComponentPage, ScanOut, ScanRequest
-from shared.auth import CurrentPrincipal, OrgRole, Principal
+from services.scanning.schemas import (
+    ComponentOut,
+    ComponentPage,
+    ScanOut,
+    ScanPage,
+    ScanRequest,
+    ScanSummary,
+)
+from shared.auth import CurrentPrincipal, OrgRole, Principal, require_member
 from shared.context import correlation_id_var
 from shared.db import SessionDep
 from shared.errors import Conflict, InvalidValue, NotFound, PayloadTooLarge, problem_responses
@@ -147,6 +154,34 @@ async def upload_archive(
     )
     scans.wake_worker(runtime)
     return ScanOut.of(await _load_scan(session, scan.id))
+
+
+@router.get(
+    "/scans",
+    operation_id="list_scans",
+    summary="List an organisation's scans, newest first",
+    response_model=ScanPage,
+    responses=problem_responses(400, 401, 404),
+)
+async def list_scans(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    organisation_id: uuid.UUID = Query(description="Organisation whose scans to list"),
+    product_id: uuid.UUID | None = Query(None, description="Only the scans of this product's submissions"),
+    cursor: str | None = None,
+    limit: int | None = Query(None, description="Page size, 1 to 200; 50 by default"),
+):
+    """List every scan of one organisation (submissions, on-demand scans and uploads)."""
+    require_member(principal, organisation_id)
+    limit = check_limit(limit)
+
+    statement = select(Scan).where(Scan.organisation_id == organisation_id)
+    if product_id is not None:
+        statement = statement.where(Scan.product_id == product_id)
+    statement = paginate(statement, columns=[Scan.created_at, Scan.id], cursor=cursor, limit=limit)
+    rows = list((await session.execute(statement)).scalars())
+    page_rows, next_cursor = finish_page(rows, limit=limit, key=lambda row: [row.created_at, row.id])
+    return ScanPage(items=[ScanSummary.of(scan) for scan in page_rows], next_cursor=next_cursor)
 
 
 @router.get(

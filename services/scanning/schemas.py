@@ -50,6 +50,7 @@ class OperatingSystem(BaseModel):
 
 
 class ImageOut(BaseModel):
+    id: uuid.UUID = Field(description="Scanned image id; its findings are at /images/{id}/findings")
     digest: str
     platform: str
     os: OperatingSystem | None
@@ -59,10 +60,12 @@ class ImageOut(BaseModel):
     checks: list[CheckOut]
 
 
-class ScanOut(BaseModel):
+class ScanSummary(BaseModel):
+    """A scan without its images, as the scan list shows it."""
+
     id: uuid.UUID
     status: str = Field(description="queued, running, completed or failed")
-    trigger: str
+    trigger: str = Field(description="submission, on_demand or upload")
     reference: str
     digest: str | None
     organisation_id: uuid.UUID
@@ -73,10 +76,9 @@ class ScanOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     failure: Failure | None
-    images: list[ImageOut]
 
     @classmethod
-    def of(cls, scan: Scan) -> ScanOut:
+    def of(cls, scan: Scan) -> ScanSummary:
         failure = None
         if scan.failure_code:
             failure = Failure(code=scan.failure_code, reason=scan.failure_reason or "")
@@ -94,8 +96,21 @@ class ScanOut(BaseModel):
             started_at=scan.started_at,
             finished_at=scan.finished_at,
             failure=failure,
-            images=[_image(image) for image in scan.images],
         )
+
+
+class ScanPage(BaseModel):
+    items: list[ScanSummary]
+    next_cursor: str | None = None
+
+
+class ScanOut(ScanSummary):
+    images: list[ImageOut]
+
+    @classmethod
+    def of(cls, scan: Scan) -> ScanOut:
+        summary = ScanSummary.of(scan)
+        return cls(**dict(summary), images=[_image(image) for image in scan.images])
 
 
 def _image(image: ScannedImage) -> ImageOut:
@@ -103,6 +118,7 @@ def _image(image: ScannedImage) -> ImageOut:
     if image.os_id:
         os = OperatingSystem(id=image.os_id, version=image.os_version or "", name=image.os_name or "")
     return ImageOut(
+        id=image.id,
         digest=image.digest,
         platform=image.platform,
         os=os,

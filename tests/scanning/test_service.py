@@ -153,6 +153,65 @@ async def test_scan_private_to_owning_organisation(service, tokens, editor, stra
     assert anonymous.status_code == 401
 
 
+async def test_scan_list_newest_first_and_paged(service, tokens, editor, stranger, registry):
+    push_image(registry, "staging/acme/listed", "1", [tar(file("etc/os-release", OS_RELEASE))])
+    push_image(registry, "staging/other/app", "1", [tar(file("etc/os-release", OS_RELEASE))])
+    headers = tokens.headers(editor)
+    first = await service.client.post("/scans", json={"reference": "staging/acme/listed:1"}, headers=headers)
+    second = await service.client.post("/scans", json={"reference": "staging/acme/listed:1"}, headers=headers)
+    others = await service.client.post(
+        "/scans", json={"reference": "staging/other/app:1"}, headers=tokens.headers(stranger)
+    )
+    assert others.status_code == 202, others.text
+
+    listed = await service.client.get(f"/scans?organisation_id={ACME}", headers=headers)
+    page_one = await service.client.get(f"/scans?organisation_id={ACME}&limit=1", headers=headers)
+    page_two = await service.client.get(
+        f"/scans?organisation_id={ACME}&limit=1&cursor={page_one.json()['next_cursor']}", headers=headers
+    )
+    by_product = await service.client.get(
+        f"/scans?organisation_id={ACME}&product_id={uuid.uuid4()}", headers=headers
+    )
+
+    assert listed.status_code == 200, listed.text
+    assert [item["id"] for item in listed.json()["items"]] == [second.json()["id"], first.json()["id"]]
+    assert listed.json()["items"][0]["trigger"] == "on_demand"
+    assert "images" not in listed.json()["items"][0]
+    assert [item["id"] for item in page_one.json()["items"]] == [second.json()["id"]]
+    assert [item["id"] for item in page_two.json()["items"]] == [first.json()["id"]]
+    assert page_two.json()["next_cursor"] is None
+    assert by_product.json()["items"] == []
+
+
+async def test_scan_list_of_other_organisation_not_found(service, tokens, stranger):
+    response = await service.client.get(f"/scans?organisation_id={ACME}", headers=tokens.headers(stranger))
+    anonymous = await service.client.get(f"/scans?organisation_id={ACME}")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert anonymous.status_code == 401
+
+
+async def test_scanned_image_id_names_its_findings(service, tokens, editor, stranger, registry):
+    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", APK_DB))
+    push_image(registry, "staging/acme/found", "1", [layer])
+    headers = tokens.headers(editor)
+    created = await service.client.post("/scans", json={"reference": "staging/acme/found:1"}, headers=headers)
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+    image_id = scan["images"][0]["id"]
+
+    findings = await service.client.get(f"/images/{image_id}/findings", headers=headers)
+    summary = await service.client.get(f"/images/{image_id}/findings/summary", headers=headers)
+    as_stranger = await service.client.get(f"/images/{image_id}/findings", headers=tokens.headers(stranger))
+
+    assert scan["status"] == "completed", scan
+    assert image_id == str(await _image_id(service, scan["id"]))
+    assert findings.status_code == 200, findings.text
+    assert findings.json()["items"] == []
+    assert summary.status_code == 200, summary.text
+    assert as_stranger.status_code == 404
+
+
 async def test_on_demand_outside_own_namespace_not_found(service, tokens, editor):
     response = await service.client.post(
         "/scans", json={"reference": "staging/other/app:1"}, headers=tokens.headers(editor)

@@ -2076,7 +2076,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List an organisation's scans, newest first
+         * @description List every scan of one organisation (submissions, on-demand scans and uploads).
+         */
+        get: operations["scanning_list_scans"];
         put?: never;
         /**
          * Scan a repository of your staging namespace
@@ -5195,6 +5199,12 @@ export interface components {
             checks: components["schemas"]["scanning.CheckOut"][];
             /** Digest */
             digest: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description Scanned image id; its findings are at /images/{id}/findings
+             */
+            id: string;
             /** Is Plugin */
             is_plugin: boolean;
             /** Layers */
@@ -5290,10 +5300,20 @@ export interface components {
             status: string;
             /** Tier Id */
             tier_id: string | null;
-            /** Trigger */
+            /**
+             * Trigger
+             * @description submission, on_demand or upload
+             */
             trigger: string;
             /** Version Id */
             version_id: string | null;
+        };
+        /** ScanPage */
+        "scanning.ScanPage": {
+            /** Items */
+            items: components["schemas"]["scanning.ScanSummary"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** ScanRequest */
         "scanning.ScanRequest": {
@@ -5303,6 +5323,52 @@ export interface components {
              * @example staging/acme/app:1.0
              */
             reference: string;
+        };
+        /**
+         * ScanSummary
+         * @description A scan without its images, as the scan list shows it.
+         */
+        "scanning.ScanSummary": {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Digest */
+            digest: string | null;
+            failure: components["schemas"]["scanning.Failure"] | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Organisation Id
+             * Format: uuid
+             */
+            organisation_id: string;
+            /** Product Id */
+            product_id: string | null;
+            /** Reference */
+            reference: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @description queued, running, completed or failed
+             */
+            status: string;
+            /** Tier Id */
+            tier_id: string | null;
+            /**
+             * Trigger
+             * @description submission, on_demand or upload
+             */
+            trigger: string;
+            /** Version Id */
+            version_id: string | null;
         };
         /** WaiverIn */
         "scanning.WaiverIn": {
@@ -17728,6 +17794,109 @@ export interface operations {
             };
             /** @description Problem */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    scanning_list_scans: {
+        parameters: {
+            query: {
+                /** @description Organisation whose scans to list */
+                organisation_id: string;
+                /** @description Only the scans of this product's submissions */
+                product_id?: string | null;
+                cursor?: string | null;
+                /** @description Page size, 1 to 200; 50 by default */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["scanning.ScanPage"];
+                };
+            };
+            /** @description Problem */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

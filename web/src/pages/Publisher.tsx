@@ -6,6 +6,7 @@ import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
 import { ManifestEditor } from "./ManifestEditor";
+import { PublisherNav } from "./publisher/common";
 
 type Organisation = Schemas["identity.OrganisationOut"];
 type Profile = Schemas["catalog.ProfileOut"];
@@ -202,6 +203,7 @@ export function OrganisationPage() {
   return (
     <section>
       <h1>Organisation</h1>
+      <PublisherNav organisationId={organisationId!} />
       <h2>Products</h2>
       {products === null ? (
         <Loading what="products" />
@@ -299,6 +301,9 @@ export function PublisherProductPage() {
             · <Link to={`/store/${product.namespace}/${product.slug}`}>store page</Link>
           </>
         )}
+      </p>
+      <p>
+        <Link to={`/publisher/${organisationId}/scans?product=${productId}`}>Scan results of this product</Link>
       </p>
       <ErrorBanner message={banner} />
       {editable && (

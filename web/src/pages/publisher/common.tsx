@@ -1,0 +1,121 @@
+import { useEffect, useId, useState, type ReactNode, type SelectHTMLAttributes } from "react";
+import { NavLink } from "react-router-dom";
+import { api, type Schemas } from "../../api/client";
+import { problemMessage } from "../../api/problem";
+import "./publisher.css";
+
+type Organisation = Schemas["identity.OrganisationOut"];
+type ProductSummary = Schemas["catalog.ProductSummary"];
+
+interface SelectFieldProps extends SelectHTMLAttributes<HTMLSelectElement> {
+  label: string;
+  error?: string;
+  hint?: ReactNode;
+  options: { value: string; label: string }[];
+}
+
+/** A labelled select with its hint and the server's error for that field, like `Field`. */
+export function SelectField({ label, error, hint, options, ...select }: SelectFieldProps) {
+  const id = useId();
+  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={error ? "field field-invalid" : "field"}>
+      <label htmlFor={id}>{label}</label>
+      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={described} {...select}>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+      {hint && (
+        <small id={`${id}-hint`} className="hint">
+          {hint}
+        </small>
+      )}
+      {error && (
+        <small id={`${id}-error`} className="error" role="alert">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+/** Load the organisation with the caller's role in it, or the error that prevented reading it. */
+export function useOrganisation(organisationId: string): { organisation: Organisation | null; error: string | null } {
+  const [organisation, setOrganisation] = useState<Organisation | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.GET("/api/identity/organisations/{organisation_id}", { params: { path: { organisation_id: organisationId } } }).then(({ data, error }) => {
+      setOrganisation(data ?? null);
+      setError(data ? null : problemMessage(error, "The organisation could not be loaded"));
+    });
+  }, [organisationId]);
+  return { organisation, error };
+}
+
+/** Load the organisation's products (the first 200), for names and product pickers. */
+export function useProducts(organisationId: string): ProductSummary[] | null {
+  const [products, setProducts] = useState<ProductSummary[] | null>(null);
+  useEffect(() => {
+    api
+      .GET("/api/catalog/organisations/{organisation_id}/products", { params: { path: { organisation_id: organisationId }, query: { limit: 200 } } })
+      .then(({ data }) => setProducts(data?.items ?? []));
+  }, [organisationId]);
+  return products;
+}
+
+const SECTIONS = [
+  ["", "Products and profile"],
+  ["members", "Members"],
+  ["scans", "Scans"],
+  ["sla", "Fix deadlines"],
+  ["certifications", "Certification"],
+  ["reports", "Reports and payouts"],
+  ["webhooks", "Webhooks"],
+] as const;
+
+/** Links between the publisher pages of one organisation. */
+export function PublisherNav({ organisationId }: { organisationId: string }) {
+  return (
+    <nav aria-label="Organisation" className="subnav">
+      <ul>
+        {SECTIONS.map(([path, label]) => (
+          <li key={path}>
+            <NavLink end to={`/publisher/${organisationId}${path ? `/${path}` : ""}`}>
+              {label}
+            </NavLink>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** Format a UTC timestamp in the reader's locale and time zone, e.g. "2 Oct 2023, 14:05". */
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return "—";
+  const moment = new Date(value);
+  if (Number.isNaN(moment.getTime())) return value;
+  return moment.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Format a byte count with a binary unit, e.g. 1536 -> "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Shorten a digest for display, e.g. "sha256:0123456789ab". */
+export function shortDigest(digest: string | null | undefined): string {
+  if (!digest) return "—";
+  const [algorithm, hex] = digest.includes(":") ? digest.split(":", 2) : ["", digest];
+  return algorithm ? `${algorithm}:${hex.slice(0, 12)}` : hex.slice(0, 12);
+}
