@@ -18,28 +18,47 @@ FACETS = ("category", "product_type", "certified", "pricing", "publisher")
 
 Facets = dict[str, list[FacetValue]]
 
-# GROUPING(category, product_type, certified, is_free) of each grouping set: a set bit
-# marks a column the set does not group by. The empty set, 0b1111, contains the totals.
-GROUPINGS = {0b0111: "category", 0b1011: "product_type", 0b1101: "certified", 0b1110: "pricing"}
-TOTALS = 0b1111
+# The facets counted from the groups of a search, each with the value its row contains
+# and the search parameter that filters it.
+GROUPED_FACETS = {
+    "category": ("category", "category"),
+    "product_type": ("product_type", "product_type"),
+    "certified": ("certified", "certified"),
+    "pricing": ("is_free", "is_free"),
+}
 
 
-def parse_facets(counts: dict[str, Any]) -> tuple[Facets, int, int]:
-    """Turn the counts of a search statement into facet lists, most frequent first.
+def parse_facets(counts: dict[str, Any], filters: dict[str, Any]) -> tuple[Facets, int, int]:
+    """Derive the facet lists, most frequent first, from the counts of a search statement.
 
-    Returns the facets, the number of listings that pass every filter, and the number
-    that match the words before any filter.
+    `counts["groups"]` counts the matches of the publisher filter per combination of
+    category, product type, certification and pricing. Each facet value counts the
+    groups with that value that pass every other filter, so choosing a value leaves the
+    counts of the other values of its facet in view. `counts["publishers"]` is already
+    filtered that way.
+
+    Returns the facets, the number of matches that pass every filter, and the number of
+    matches of the publisher filter alone.
     """
-    facets: Facets = {name: [] for name in FACETS}
+    tallies: dict[str, dict[str, int]] = {name: {} for name in GROUPED_FACETS}
     total = matched = 0
-    for row in counts.get("groups") or []:
-        if row["grouping"] == TOTALS:
-            total, matched = row["total"], row["matched"]
-            continue
-        name = GROUPINGS[row["grouping"]]
-        count = row[f"by_{name}"]
-        if count:
-            facets[name].append(FacetValue(value=_facet_value(name, row), count=count))
+    for group in counts.get("groups") or []:
+        count = group["count"]
+        matched += count
+        passes = {
+            name: filters.get(parameter) is None or group[column] == filters[parameter]
+            for name, (column, parameter) in GROUPED_FACETS.items()
+        }
+        if all(passes.values()):
+            total += count
+        for name, (column, _) in GROUPED_FACETS.items():
+            if all(passed for other, passed in passes.items() if other != name):
+                value = _facet_value(name, group[column])
+                tallies[name][value] = tallies[name].get(value, 0) + count
+
+    facets: Facets = {name: [] for name in FACETS}
+    for name, values in tallies.items():
+        facets[name] = [FacetValue(value=value, count=count) for value, count in values.items()]
     for row in counts.get("publishers") or []:
         facets["publisher"].append(FacetValue(value=row["namespace"], count=row["count"]))
 
@@ -48,12 +67,12 @@ def parse_facets(counts: dict[str, Any]) -> tuple[Facets, int, int]:
     return facets, total, matched
 
 
-def _facet_value(name: str, row: dict[str, Any]) -> str:
+def _facet_value(name: str, value: Any) -> str:
     if name == "certified":
-        return "true" if row["certified"] else "false"
+        return "true" if value else "false"
     if name == "pricing":
-        return "free" if row["is_free"] else "paid"
-    return row[name]
+        return "free" if value else "paid"
+    return value
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,17 @@ async def test_swapped_letters_in_a_short_word_corrected(seeded):
     assert page["corrected_query"] == "nginx"
 
 
+async def test_swapped_letters_in_a_four_letter_word_corrected(seeded):
+    page = await search(seeded, q="htpt")
+    short = await search(seeded, q="ktfa")
+
+    assert names(page) == ["Nginx Proxy"]
+    assert page["corrected_query"] == "http"
+    # "ktfa" is two edits from "kafka" and from every other term, one too many for four letters.
+    assert short["items"] == []
+    assert short["corrected_query"] is None
+
+
 async def test_correction_keeps_known_words_and_query_syntax(seeded):
     page = await search(seeded, q='"Postgres Operater"')
 
