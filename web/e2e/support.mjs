@@ -63,7 +63,7 @@ export function currentStepName() {
 }
 
 export function check(condition, message) {
-  if (!condition) throw new Error(`${currentStep}: ${message}`);
+  if (!condition) throw new Error(message);
 }
 
 export async function shot(page, name) {
@@ -76,7 +76,7 @@ export async function waitForText(locator, expected, timeout = 30_000) {
     await locator.filter({ hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout });
   } catch (error) {
     const actual = await locator.textContent({ timeout: 1000 }).catch(() => "(not on the page)");
-    throw new Error(`${currentStep}: expected the text "${expected}" within ${timeout / 1000} s, found "${actual}"`);
+    throw new Error(`expected the text "${expected}" within ${timeout / 1000} s, found "${actual}"`);
   }
 }
 
@@ -86,7 +86,7 @@ export async function eventually(probe, description, { timeout = 60_000, interva
   for (;;) {
     const result = await probe();
     if (result !== null && result !== undefined && result !== false) return result;
-    if (Date.now() > deadline) throw new Error(`${currentStep}: timed out after ${timeout / 1000} s waiting until ${description}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting until ${description}`);
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
 }
@@ -155,7 +155,7 @@ export async function api(path, { token, method = "GET", body } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${currentStep}: ${method} ${path} returned ${response.status}: ${text.slice(0, 500)}`);
+  if (!response.ok) throw new Error(`${method} ${path} returned ${response.status}: ${text.slice(0, 500)}`);
   return text ? JSON.parse(text) : null;
 }
 
@@ -204,7 +204,7 @@ export async function harness(args, credentials) {
     });
     return JSON.parse(stdout);
   } catch (error) {
-    throw new Error(`${currentStep}: the harness command ${args[0]} failed: ${error.stderr || error.message}`);
+    throw new Error(`the harness command ${args[0]} failed: ${error.stderr || error.message}`);
   }
 }
 
