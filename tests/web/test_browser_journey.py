@@ -39,8 +39,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ADMIN_USERNAME = "e2eadmin"
 ADMIN_PASSWORD = "e2e-admin-password"
 ARTIFACTS = WEB / "e2e-artifacts"
-# The journey, with two scans, two feed imports and the hold, took about 130 s on 2 cores
-# shared with other test runs (load average 9), so this leaves room for a slower machine.
+# The journey, with two scans, two feed imports and the hold, took 85 to 130 s on 2 cores
+# shared with other test runs (load average 7 to 10). The limit leaves room for slower machines.
 JOURNEY_TIMEOUT = 240
 
 
