@@ -121,6 +121,11 @@ def connect_scanner_to_registry(all_settings: dict, platform: PlatformSettings, 
         updates["storage_dir"] = str(Path(platform.data_dir) / "scanning")
     all_settings["scanning"] = scanning.model_copy(update=updates)
 
+    # Pull commands on product pages name the registry that licensing runs here.
+    if licensing.registry_managed and "WHARF_CATALOG_REGISTRY_ADDRESS" not in os.environ:
+        address = f"{licensing.registry_host}:{licensing.registry_port}"
+        all_settings["catalog"] = all_settings["catalog"].model_copy(update={"registry_address": address})
+
 
 # Settings that hold an address of the gateway: (service, field, path after the gateway).
 GATEWAY_ADDRESSES = (
@@ -129,6 +134,10 @@ GATEWAY_ADDRESSES = (
     ("licensing", "notifications_url", "/api/licensing/registry/notifications"),
     ("notifications", "api_url", "/api/notifications"),
     ("notifications", "store_url", ""),
+    ("billing", "public_url", "/api/billing"),
+    ("billing", "success_url", "/orders/{ORDER_ID}?checkout=success"),
+    ("billing", "cancel_url", "/orders/{ORDER_ID}?checkout=canceled"),
+    ("billing", "portal_return_url", "/account/subscriptions"),
 )
 
 

@@ -78,6 +78,20 @@ async def test_all_in_one_wires_scanner_and_links(all_in_one_gateway):
     assert apps["identity"].state.runtime.settings.public_base_url == base
 
 
+async def test_all_in_one_wires_checkout_and_pull_commands(all_in_one_gateway):
+    apps = all_in_one_gateway._transport.app.state.service_apps
+    billing = apps["billing"].state.runtime.settings
+    licensing = apps["licensing"].state.runtime.settings
+    gateway = all_in_one_gateway._transport.app.state.settings
+    base = f"http://{gateway.host}:{gateway.port}"
+
+    assert billing.public_url == f"{base}/api/billing"
+    assert billing.success_url == f"{base}/orders/{{ORDER_ID}}?checkout=success"
+    assert billing.cancel_url == f"{base}/orders/{{ORDER_ID}}?checkout=canceled"
+    assert billing.portal_return_url == f"{base}/account/subscriptions"
+    assert apps["catalog"].state.runtime.settings.registry_address == f"127.0.0.1:{licensing.registry_port}"
+
+
 async def test_each_service_readyz_through_gateway(all_in_one_gateway):
     for service in SERVICES:
         response = await all_in_one_gateway.get(f"/api/{service}/readyz")

@@ -46,11 +46,17 @@ function ScanSummary({ round }: { round: Round }) {
   );
 }
 
+// The checklist a reviewer attaches to "request changes" (moderation's RequestChangesIn).
+interface ChecklistItems {
+  manifest?: { field: string; message: string }[];
+  findings?: { image_digest: string; vulnerability_id: string; note?: string | null }[];
+}
+
 function Checklist({ round }: { round: Round }) {
-  const checklist = round.checklist as { manifest?: { field: string; message: string }[]; findings?: unknown[] } | null;
+  const checklist = round.checklist as ChecklistItems | null;
   if (!checklist) return null;
   return (
-    <div className="checklist">
+    <div className="checklist" data-testid={`checklist-round-${round.number}`}>
       <h4>Required fixes</h4>
       <ul>
         {(checklist.manifest ?? []).map((item) => (
@@ -58,12 +64,20 @@ function Checklist({ round }: { round: Round }) {
             <code>{item.field}</code>: {item.message}
           </li>
         ))}
-        {(checklist.findings ?? []).map((finding, index) => (
-          <li key={index}>{JSON.stringify(finding)}</li>
+        {(checklist.findings ?? []).map((finding) => (
+          <li key={`${finding.image_digest} ${finding.vulnerability_id}`}>
+            Fix <code>{finding.vulnerability_id}</code>
+            {finding.note && <>: {finding.note}</>} <span className="muted">(image {finding.image_digest.slice(0, 19)}…)</span>
+          </li>
         ))}
       </ul>
     </div>
   );
+}
+
+/** A blocker's sentence for the publisher: moderation writes it in `detail`. */
+export function blockerText(blocker: Record<string, unknown>): string {
+  return typeof blocker.detail === "string" ? blocker.detail : JSON.stringify(blocker);
 }
 
 /** A review case: rounds with their scans and checklists, blockers and the comment thread. */
@@ -118,11 +132,11 @@ export function CaseView({ caseId, actions }: { caseId: string; actions?: (revie
       </p>
       <ErrorBanner message={error} />
       {reviewCase.blockers.length > 0 && (
-        <div className="banner banner-warning">
+        <div className="banner banner-warning" data-testid="blockers">
           <h3>Blocking approval</h3>
           <ul>
             {reviewCase.blockers.map((blocker, index) => (
-              <li key={index}>{typeof blocker === "string" ? blocker : JSON.stringify(blocker)}</li>
+              <li key={index}>{blockerText(blocker)}</li>
             ))}
           </ul>
         </div>

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { api, type Schemas } from "../api/client";
+import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { ErrorBanner, Field } from "../components/Field";
 import { emptyManifest, emptyTier, formFromManifest, manifestBody, parsePrice, SHORT_DESCRIPTION_MAX, type ManifestForm, type TierForm } from "./manifest";
@@ -22,7 +23,9 @@ export function ManifestEditor({ organisationId, productId, version, product, se
   const [saveErrors, setSaveErrors] = useState<Record<string, string>>({});
   const [banner, setBanner] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
-  const errors = { ...serverErrors, ...saveErrors };
+  const [uploading, setUploading] = useState(false);
+  const [uploadErrors, setUploadErrors] = useState<Record<string, string>>({});
+  const errors = { ...serverErrors, ...saveErrors, ...uploadErrors };
   const creating = !productId;
 
   const set = <K extends keyof ManifestForm>(name: K, value: ManifestForm[K]) => setForm({ ...form, [name]: value });
@@ -53,6 +56,27 @@ export function ManifestEditor({ organisationId, productId, version, product, se
     setBanner(null);
     setSaved(true);
     onSaved(creating ? (result.data as Schemas["catalog.ProductOut"]).id : productId!);
+  };
+
+  // Upload the chosen images to the organisation's media; the manifest stores their ids.
+  const upload = async (files: FileList | null, field: "logo_media_id" | "screenshots") => {
+    if (!files?.length) return;
+    setUploading(true);
+    setUploadErrors({});
+    const ids: string[] = [];
+    for (const file of Array.from(files)) {
+      const { data, error } = await uploadImage(organisationId, file);
+      if (!data) {
+        setUploadErrors({ [field]: problemMessage(error, `Uploading ${file.name} failed`) });
+        break;
+      }
+      ids.push(data.id);
+    }
+    setUploading(false);
+    if (ids.length === 0) return;
+    setForm((current) =>
+      field === "logo_media_id" ? { ...current, logo_media_id: ids[0] } : { ...current, screenshots: [...current.screenshots, ...ids] },
+    );
   };
 
   const remaining = SHORT_DESCRIPTION_MAX - form.short_description.length;
@@ -88,7 +112,31 @@ export function ManifestEditor({ organisationId, productId, version, product, se
         <Field label="Tags" name="tags" value={form.tags} onChange={text("tags")} error={errors.tags} hint="Separated by commas." />
         <Field label="Long description" name="long_description" multiline value={form.long_description} onChange={text("long_description")} error={errors.long_description} hint="Markdown." required />
         <Field label="Installation instructions" name="install_instructions" multiline value={form.install_instructions} onChange={text("install_instructions")} error={errors.install_instructions} hint="Markdown." required />
-        <Field label="Logo image id" name="logo_media_id" value={form.logo_media_id} onChange={text("logo_media_id")} error={errors.logo_media_id} hint="Upload the image on the organisation page, then paste its id." />
+        <Field
+          label="Product logo"
+          name="logo_media_id"
+          type="file"
+          accept="image/png,image/jpeg"
+          onChange={(event) => void upload((event.target as HTMLInputElement).files, "logo_media_id")}
+          error={errors.logo_media_id}
+          hint={form.logo_media_id ? "A logo is set." : "PNG or JPEG."}
+        />
+        <Field
+          label="Screenshots"
+          name="screenshots"
+          type="file"
+          accept="image/png,image/jpeg"
+          multiple
+          onChange={(event) => void upload((event.target as HTMLInputElement).files, "screenshots")}
+          error={errors.screenshots ?? errors["screenshots.0"]}
+          hint={<span data-testid="screenshot-count">{form.screenshots.length} uploaded</span>}
+        />
+        {form.screenshots.length > 0 && (
+          <button type="button" onClick={() => set("screenshots", [])}>
+            Remove the screenshots
+          </button>
+        )}
+        {uploading && <p role="status">Uploading…</p>}
       </fieldset>
       <fieldset>
         <legend>Support</legend>

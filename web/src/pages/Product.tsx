@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
+import { mediaSource } from "../api/media";
 import { formatPrice, problemMessage } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Loading } from "../components/Field";
@@ -9,6 +10,8 @@ type Listing = Schemas["catalog.ListingOut"];
 type Tier = Schemas["catalog.TierOut"];
 
 const PERIODS: Record<string, string> = { free: "", one_time: " once", monthly: " a month", yearly: " a year" };
+// Reads of the listing, 2 seconds apart, while waiting for a bought tier's entitlement.
+const ENTITLEMENT_POLLS = 30;
 
 function PullCommand({ command }: { command: string }) {
   const [copied, setCopied] = useState(false);
@@ -53,9 +56,14 @@ function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; 
         onChanged();
         return;
       }
-      const back = window.location.href;
+      // Back to this page, with the bought tier in the address so the page waits for its entitlement.
+      const back = `${window.location.origin}${window.location.pathname}`;
       const { data, error } = await api.POST("/api/billing/checkouts", {
-        body: { tier_id: tier.id, success_url: back, cancel_url: back },
+        body: {
+          tier_id: tier.id,
+          success_url: `${back}?checkout=success&tier=${encodeURIComponent(tier.id)}`,
+          cancel_url: `${back}?checkout=canceled`,
+        },
       });
       if (!data) throw new Error(problemMessage(error, "Checkout failed"));
       // Stripe Checkout, or the billing sandbox's own page when no Stripe key is set.
@@ -102,9 +110,11 @@ function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; 
 
 export function ProductPage() {
   const { namespace, slug } = useParams();
+  const [params] = useSearchParams();
   const { me } = useSession();
   const [listing, setListing] = useState<Listing | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [polls, setPolls] = useState(0);
 
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/api/catalog/store/{namespace}/{slug}", {
@@ -120,11 +130,34 @@ export function ProductPage() {
     void load();
   }, [load]);
 
+  // Back from a paid checkout: billing grants the entitlement through events, so the page
+  // reads the listing again until the bought tier shows as owned, for at most a minute.
+  const boughtTier = params.get("checkout") === "success" ? params.get("tier") : null;
+  const awaitingEntitlement = !!me && !!listing && !!boughtTier && !listing.tiers.some((tier) => tier.id === boughtTier && tier.owned);
+  const waitedTooLong = polls >= ENTITLEMENT_POLLS;
+  useEffect(() => {
+    if (!awaitingEntitlement || waitedTooLong) return;
+    const timer = window.setTimeout(() => {
+      setPolls((count) => count + 1);
+      void load();
+    }, 2000);
+    return () => window.clearTimeout(timer);
+  }, [awaitingEntitlement, waitedTooLong, polls, load]);
+
   if (error) return <ErrorBanner message={error} />;
   if (!listing) return <Loading what="product" />;
 
   return (
     <article className="product">
+      {awaitingEntitlement && !waitedTooLong && (
+        <p className="banner banner-success" role="status">
+          Payment received. Your access to the tier is being set up…
+        </p>
+      )}
+      {awaitingEntitlement && waitedTooLong && (
+        <ErrorBanner message="The payment went through, but the tier is not yours yet. Reload the page in a few minutes." />
+      )}
+      {params.get("checkout") === "canceled" && <p role="status">The checkout was canceled, and nothing was charged.</p>}
       {listing.warning && (
         <div className="banner banner-warning" role="alert" data-testid="warning-label">
           <strong>Security hold:</strong> {listing.warning.reason ?? "A security deadline was missed."}
@@ -132,7 +165,7 @@ export function ProductPage() {
         </div>
       )}
       <header className="product-header">
-        {listing.logo_url && <img src={listing.logo_url} alt={`${listing.name} logo`} width={96} height={96} />}
+        {listing.logo_url && <img src={mediaSource(listing.logo_url)} alt={`${listing.name} logo`} width={96} height={96} />}
         <div>
           <h1>{listing.name}</h1>
           <p className="muted">
@@ -164,7 +197,7 @@ export function ProductPage() {
           <h2 id="screenshots-heading">Screenshots</h2>
           <div className="screenshots">
             {listing.screenshot_urls.map((url, index) => (
-              <img key={url} src={url} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
+              <img key={url} src={mediaSource(url)} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
             ))}
           </div>
         </section>

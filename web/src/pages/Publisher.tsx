@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
+import { mediaSource, uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
@@ -15,18 +16,6 @@ type ProductSummary = Schemas["catalog.ProductSummary"];
 // The catalog requires a square logo of at least this many pixels a side
 // (WHARF_CATALOG_MIN_LOGO_SIDE, 512 by default); the form checks before uploading.
 export const MIN_LOGO_SIDE = 512;
-
-/** Upload a PNG or JPEG to the organisation's media and return the catalog's record. */
-export async function uploadImage(organisationId: string, file: File) {
-  const form = new FormData();
-  form.append("file", file);
-  return api.POST("/api/catalog/organisations/{organisation_id}/media", {
-    params: { path: { organisation_id: organisationId } },
-    // openapi-fetch sends FormData as it is; the typed body expects the multipart fields.
-    body: form as unknown as { file: string },
-    bodySerializer: (body) => body as unknown as FormData,
-  });
-}
 
 function imageSide(file: File): Promise<{ width: number; height: number }> {
   return new Promise((resolve, reject) => {
@@ -184,7 +173,7 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
         hint={`PNG or JPEG, square, at least ${MIN_LOGO_SIDE}x${MIN_LOGO_SIDE} pixels.${form.logo_media_id ? " A logo is set." : ""}`}
       />
       {uploading && <p role="status">Uploading the logo…</p>}
-      {profile?.logo_url && <img src={profile.logo_url} alt="Current logo" width={96} height={96} />}
+      {profile?.logo_url && <img src={mediaSource(profile.logo_url)} alt="Current logo" width={96} height={96} />}
       <button type="submit">Save profile</button>
     </form>
   );
@@ -235,6 +224,9 @@ export function NewProductPage() {
   );
 }
 
+// Version states that change without the publisher: scans, review and promotion.
+const WAITING_STATES = ["submitted", "in_review", "approved"];
+
 export function PublisherProductPage() {
   const { organisationId, productId } = useParams();
   const [version, setVersion] = useState<Schemas["catalog.VersionOut"] | null>(null);
@@ -264,9 +256,10 @@ export function PublisherProductPage() {
     void load();
   }, [load]);
 
-  // Poll while the submission waits for its scans, so the state moves without a reload.
+  // Poll while the version waits for the scans, the review or the promotion, so the state
+  // moves without a reload.
   useEffect(() => {
-    if (version?.state !== "submitted") return;
+    if (!version || !WAITING_STATES.includes(version.state)) return;
     const timer = window.setInterval(() => void load(), 3000);
     return () => window.clearInterval(timer);
   }, [version?.state, load]);
@@ -317,11 +310,12 @@ export function PublisherProductPage() {
             onSaved={() => void load()}
           />
           <button type="button" className="primary" onClick={submit}>
-            Submit for review
+            {version.state === "changes_requested" ? "Resubmit for review" : "Submit for review"}
           </button>
         </>
       )}
-      {caseId && <CaseView caseId={caseId} />}
+      {/* A new version state means a new decision or round, so the case is read again. */}
+      {caseId && <CaseView key={version.state} caseId={caseId} />}
     </section>
   );
 }

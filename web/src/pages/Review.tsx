@@ -57,11 +57,33 @@ export function ReviewQueuePage() {
   );
 }
 
+// A blocker of kind "finding" names an open Critical or Major finding of the round.
+interface FindingBlocker {
+  kind: "finding";
+  image_digest: string;
+  vulnerability_id: string;
+  package: string;
+  finding_class: string;
+}
+
+const isFinding = (blocker: Record<string, unknown>): blocker is Record<string, unknown> & FindingBlocker => blocker.kind === "finding";
+const findingKey = (finding: FindingBlocker) => `${finding.image_digest} ${finding.vulnerability_id}`;
+
 function Decision({ reviewCase, reload }: { reviewCase: Case; reload: () => void }) {
   const [reason, setReason] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const open = reviewCase.state === "in_review";
+  // The blocking findings go on the publisher's checklist unless the reviewer unticks them.
+  const findings = reviewCase.blockers.filter(isFinding);
+  const [excluded, setExcluded] = useState<Set<string>>(new Set());
+  const checklist = findings
+    .filter((finding) => !excluded.has(findingKey(finding)))
+    .map((finding) => ({
+      image_digest: finding.image_digest,
+      vulnerability_id: finding.vulnerability_id,
+      note: `${finding.finding_class} finding in ${finding.package}`,
+    }));
 
   const decide = async (decision: "approve" | "request-changes" | "reject") => {
     setBusy(true);
@@ -72,7 +94,7 @@ function Decision({ reviewCase, reload }: { reviewCase: Case; reload: () => void
         ? await api.POST("/api/moderation/cases/{case_id}/approve", { params: { path }, body: { note: reason || null } })
         : decision === "reject"
           ? await api.POST("/api/moderation/cases/{case_id}/reject", { params: { path }, body: { reason } })
-          : await api.POST("/api/moderation/cases/{case_id}/request-changes", { params: { path }, body: { reason } });
+          : await api.POST("/api/moderation/cases/{case_id}/request-changes", { params: { path }, body: { reason, findings: checklist } });
     setBusy(false);
     if (result.error) setError(problemMessage(result.error, "The decision was not recorded"));
     reload();
@@ -83,6 +105,29 @@ function Decision({ reviewCase, reload }: { reviewCase: Case; reload: () => void
     <div className="decision">
       <ErrorBanner message={error} />
       <Field label="Reason or note for the publisher" name="reason" multiline value={reason} onChange={(event) => setReason(event.target.value)} />
+      {findings.length > 0 && (
+        <fieldset>
+          <legend>Findings the publisher must fix</legend>
+          {findings.map((finding) => {
+            const key = findingKey(finding);
+            return (
+              <label key={key} className="inline">
+                <input
+                  type="checkbox"
+                  checked={!excluded.has(key)}
+                  onChange={(event) => {
+                    const next = new Set(excluded);
+                    if (event.target.checked) next.delete(key);
+                    else next.add(key);
+                    setExcluded(next);
+                  }}
+                />{" "}
+                {finding.finding_class} {finding.vulnerability_id} in {finding.package}
+              </label>
+            );
+          })}
+        </fieldset>
+      )}
       <div className="button-row">
         <button type="button" disabled={busy || reviewCase.blockers.length > 0} onClick={() => decide("approve")}>
           Approve

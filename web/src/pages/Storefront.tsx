@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
+import { mediaSource } from "../api/media";
 import { formatPrice, problemMessage } from "../api/problem";
 import { ErrorBanner, Loading } from "../components/Field";
 
@@ -53,7 +54,7 @@ function SearchBox({ initial = "" }: { initial?: string }) {
 function ListingCard({ item }: { item: Summary }) {
   return (
     <li className="card">
-      {item.logo_url ? <img src={item.logo_url} alt="" width={48} height={48} /> : <span className="logo-placeholder" />}
+      {item.logo_url ? <img src={mediaSource(item.logo_url)} alt="" width={48} height={48} /> : <span className="logo-placeholder" />}
       <div>
         <h3>
           <Link to={`/store/${item.namespace}/${item.slug}`}>{item.name}</Link>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyManifest, manifestBody, parsePrice } from "./manifest";
+import { emptyManifest, formFromManifest, manifestBody, parsePrice } from "./manifest";
 
 describe("parsePrice", () => {
   it("reads major units into minor units", () => {
@@ -37,5 +37,15 @@ describe("manifestBody", () => {
     form.tiers[0].id = "6f1c0a52-51c5-4c0c-a54e-0d8a6f0a3b0e";
 
     expect(manifestBody(form).tiers?.[0].id).toBe("6f1c0a52-51c5-4c0c-a54e-0d8a6f0a3b0e");
+  });
+
+  it("sends the screenshots, which a stored manifest gives back", () => {
+    const form = { ...emptyManifest(), screenshots: ["a5f1c0a5-0000-4000-8000-000000000001"] };
+
+    const body = manifestBody(form);
+    const reread = formFromManifest("Fast DB", "image", "1.0", body as Record<string, unknown>, []);
+
+    expect(body.screenshots).toEqual(["a5f1c0a5-0000-4000-8000-000000000001"]);
+    expect(reread.screenshots).toEqual(["a5f1c0a5-0000-4000-8000-000000000001"]);
   });
 });

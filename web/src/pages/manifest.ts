@@ -14,6 +14,8 @@ export interface ManifestForm {
   long_description: string;
   install_instructions: string;
   logo_media_id: string;
+  // Ids of uploaded images, in the order the store shows them.
+  screenshots: string[];
   support_offered: boolean;
   support_url: string;
   support_email: string;
@@ -54,6 +56,7 @@ export function emptyManifest(): ManifestForm {
     long_description: "",
     install_instructions: "",
     logo_media_id: "",
+    screenshots: [],
     support_offered: false,
     support_url: "",
     support_email: "",
@@ -88,6 +91,7 @@ export function manifestBody(form: ManifestForm): Omit<ProductCreate, "name" | "
     long_description: orNull(form.long_description),
     install_instructions: orNull(form.install_instructions),
     logo_media_id: orNull(form.logo_media_id),
+    screenshots: form.screenshots,
     support: {
       offered: form.support_offered,
       url: orNull(form.support_url),
@@ -128,6 +132,7 @@ export function formFromManifest(name: string, productType: string, version: str
     long_description: text("long_description"),
     install_instructions: text("install_instructions"),
     logo_media_id: text("logo_media_id"),
+    screenshots: Array.isArray(manifest.screenshots) ? (manifest.screenshots as string[]) : [],
     support_offered: support.offered === true,
     support_url: supportText("url"),
     support_email: supportText("email"),
