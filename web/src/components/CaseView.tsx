@@ -122,7 +122,7 @@ export function CaseView({ caseId, actions }: { caseId: string; actions?: (revie
           <h3>Blocking approval</h3>
           <ul>
             {reviewCase.blockers.map((blocker, index) => (
-              <li key={index}>{typeof blocker === "string" ? blocker : JSON.stringify(blocker)}</li>
+              <li key={index}>{typeof blocker === "string" ? blocker : String(blocker.detail ?? JSON.stringify(blocker))}</li>
             ))}
           </ul>
         </div>
@@ -139,7 +139,7 @@ export function CaseView({ caseId, actions }: { caseId: string; actions?: (revie
           <Checklist round={round} />
         </div>
       ))}
-      <h3>Thread</h3>
+      <h3 id="thread">Thread</h3>
       <ol className="thread">
         {comments.map((item) => (
           <li key={item.id}>
