@@ -1,13 +1,28 @@
-import { BrowserRouter, Route, Routes } from "react-router-dom";
+import { lazy, Suspense } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { SessionProvider } from "./auth/session";
+import { Loading } from "./components/Field";
 import { Layout, RequireSignIn } from "./components/Layout";
 import { AccountPage, LoginPage, SignUpPage, VerifyEmailPage } from "./pages/Account";
 import { ProductPage } from "./pages/Product";
 import { NewProductPage, OrganisationPage, PublisherHomePage, PublisherProductPage } from "./pages/Publisher";
-import { ReviewCasePage, ReviewQueuePage } from "./pages/Review";
+import { LicencesPage } from "./pages/account/Licences";
+import { NotificationsPage } from "./pages/account/Notifications";
+import { ResetPasswordPage } from "./pages/account/PasswordReset";
+import { PurchasesPage } from "./pages/account/Purchases";
 import { HomePage, SearchPage } from "./pages/Storefront";
 
+// Staff pages load on first use, so customers never download them.
+const ReviewQueuePage = lazy(() => import("./pages/Review").then((module) => ({ default: module.ReviewQueuePage })));
+const ReviewCasePage = lazy(() => import("./pages/Review").then((module) => ({ default: module.ReviewCasePage })));
+const CertificationsPage = lazy(() =>
+  import("./pages/review/Certifications").then((module) => ({ default: module.CertificationsPage })),
+);
+const StaffRolesPage = lazy(() => import("./pages/admin/StaffRoles").then((module) => ({ default: module.StaffRolesPage })));
+const AuditLogPage = lazy(() => import("./pages/admin/AuditLog").then((module) => ({ default: module.AuditLogPage })));
+
 const signedIn = (page: React.ReactNode) => <RequireSignIn>{page}</RequireSignIn>;
+const staffPage = (page: React.ReactNode) => signedIn(<Suspense fallback={<Loading what="page" />}>{page}</Suspense>);
 
 export function App() {
   return (
@@ -21,13 +36,21 @@ export function App() {
             <Route path="signup" element={<SignUpPage />} />
             <Route path="login" element={<LoginPage />} />
             <Route path="verify" element={<VerifyEmailPage />} />
+            <Route path="reset-password" element={<ResetPasswordPage />} />
             <Route path="account" element={signedIn(<AccountPage />)} />
+            <Route path="account/purchases" element={signedIn(<PurchasesPage />)} />
+            <Route path="account/licences" element={signedIn(<LicencesPage />)} />
+            <Route path="account/notifications" element={signedIn(<NotificationsPage />)} />
             <Route path="publisher" element={signedIn(<PublisherHomePage />)} />
             <Route path="publisher/:organisationId" element={signedIn(<OrganisationPage />)} />
             <Route path="publisher/:organisationId/products/new" element={signedIn(<NewProductPage />)} />
             <Route path="publisher/:organisationId/products/:productId" element={signedIn(<PublisherProductPage />)} />
-            <Route path="review" element={signedIn(<ReviewQueuePage />)} />
-            <Route path="review/cases/:caseId" element={signedIn(<ReviewCasePage />)} />
+            <Route path="review" element={staffPage(<ReviewQueuePage />)} />
+            <Route path="review/cases/:caseId" element={staffPage(<ReviewCasePage />)} />
+            <Route path="review/certifications" element={staffPage(<CertificationsPage />)} />
+            <Route path="admin" element={<Navigate to="/admin/audit" replace />} />
+            <Route path="admin/staff" element={staffPage(<StaffRolesPage />)} />
+            <Route path="admin/audit" element={staffPage(<AuditLogPage />)} />
             <Route path="*" element={<p>Page not found.</p>} />
           </Route>
         </Routes>
