@@ -42,3 +42,6 @@ web-test: $(WEB_DEPS)
 ## The browser journey against `python -m wharf run`, in Debian's chromium.
 web-e2e: $(STAMP) $(WEB_DEPS)
 	$(PY) -m pytest -q tests/web/test_browser_journey.py
+
+# bench/web_bench.py, one of the scripts `make bench` runs, builds the app with Vite.
+bench: $(WEB_DEPS)

@@ -164,6 +164,11 @@ class ClassificationIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class CaseClassificationIn(ClassificationIn):
+    image_digest: str = Field(min_length=1, max_length=100)
+    vulnerability_id: str = Field(min_length=1, max_length=200)
+
+
 class FindingOut(ReadModel):
     image_digest: str
     vulnerability_id: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
-from tests.identity.conftest import bearer
+from tests.identity.conftest import bearer, token_of
 
 
 async def test_sign_up_then_verified_login(identity):
@@ -113,6 +114,26 @@ async def test_password_reset_link_single_use(identity):
     assert old_refresh.status_code == 401
     assert old_password.status_code == 401
     assert (await identity.login("gina", "gina-new-password"))["user"]["username"] == "gina"
+
+
+async def test_password_reset_link_opens_web_page(identity):
+    await identity.verified_user("hana")
+    await identity.client.post("/password/reset-request", json={"email": "hana@example.com"})
+    link = [
+        event["link"]
+        for event in await identity.events("identity.user.password_reset_requested")
+        if event["email"] == "hana@example.com"
+    ][-1]
+    parsed = urlparse(link)
+
+    # The email's link is a GET on the API path; the browser lands on the web page.
+    response = await identity.client.get(parsed.path.removeprefix("/api/identity") + "?" + parsed.query)
+
+    assert parsed.path == "/api/identity/password/reset"
+    assert response.status_code == 303
+    location = urlparse(response.headers["location"])
+    assert location.path == "/reset-password"
+    assert parse_qs(location.query)["token"] == [token_of(link)]
 
 
 async def test_password_reset_unknown_email_same_answer(identity):

@@ -23,6 +23,7 @@ PUBLIC = {
     ("POST", "/email/verification-request"),
     ("POST", "/password/reset-request"),
     ("POST", "/password/reset"),
+    ("GET", "/password/reset"),
     ("POST", "/sessions"),
     ("POST", "/sessions/refresh"),
     ("POST", "/sessions/logout"),
@@ -84,6 +85,8 @@ MATRIX = [
         {"anonymous": 401, "forged": 401, "stranger": 404, "viewer": 403},
     ),
     ("POST", "/invitations/{invitation_token}/accept", None, {"anonymous": 401, "forged": 401, "stranger": 404}),
+    ("GET", "/staff", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
+    ("GET", "/staff/lookup?login=owner", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
     ("GET", "/staff/{owner}/roles", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
     (
         "POST",
@@ -112,7 +115,8 @@ MATRIX = [
 
 
 def route_template(path: str) -> str:
-    """Turn a FastAPI path such as /organisations/{organisation_id} into the matrix form."""
+    """Turn a FastAPI path such as /organisations/{organisation_id} into the matrix form, without a query."""
+    path = path.partition("?")[0]
     return "/".join("{}" if part.startswith("{") else part for part in path.split("/"))
 
 

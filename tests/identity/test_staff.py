@@ -53,3 +53,40 @@ async def test_withdrawn_admin_refused_at_once(identity):
     response = await identity.client.post("/keys/rotate", headers=bearer(second_session))
 
     assert response.status_code == 403
+
+
+async def test_staff_list_pages_by_username(identity):
+    admin = await identity.admin()
+    for username, roles in [("zara", ["security", "reviewer"]), ("bram", ["reviewer"])]:
+        user = await identity.verified_user(username)
+        for role in roles:
+            await identity.client.post(f"/staff/{user['user']['id']}/roles", json={"role": role}, headers=bearer(admin))
+    await identity.verified_user("carl")
+
+    first = await identity.client.get("/staff", params={"limit": 2}, headers=bearer(admin))
+    second = await identity.client.get(
+        "/staff", params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=bearer(admin)
+    )
+
+    assert first.status_code == 200
+    assert [(item["username"], item["roles"]) for item in first.json()["items"]] == [
+        (admin["user"]["username"], ["admin"]),
+        ("bram", ["reviewer"]),
+    ]
+    # Users without a role, like carl, are left out; roles are sorted by name.
+    assert [(item["username"], item["roles"]) for item in second.json()["items"]] == [("zara", ["reviewer", "security"])]
+    assert second.json()["next_cursor"] is None
+
+
+async def test_staff_lookup_by_username_or_email(identity):
+    admin = await identity.admin()
+    user = await identity.verified_user("emil", email="emil.work@example.com")
+
+    by_name = await identity.client.get("/staff/lookup", params={"login": " Emil "}, headers=bearer(admin))
+    by_email = await identity.client.get("/staff/lookup", params={"login": "Emil.Work@example.com"}, headers=bearer(admin))
+    missing = await identity.client.get("/staff/lookup", params={"login": "nobody"}, headers=bearer(admin))
+
+    assert by_name.json() == {"user_id": user["user"]["id"], "username": "emil", "roles": []}
+    assert by_email.json() == by_name.json()
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "login"

@@ -110,6 +110,55 @@ async def test_approval_blocked_by_critical_until_waived(stage, product):
     assert event["images"][0]["digest"] == image
 
 
+async def test_classification_below_major_unblocks(stage, product):
+    version_id = uuid.uuid4()
+    image = digest("classified")
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, image, [finding("CVE-2024-0010", "critical")])
+    case = await stage.case_of(product)
+    path = f"/cases/{case['id']}/classifications"
+    body = {"image_digest": image, "vulnerability_id": "CVE-2024-0010", "finding_class": "minor", "reason": "Local only"}
+
+    by_reviewer = await stage.client.post(path, json=body, headers=stage.headers(REVIEWER))
+    other_image = await stage.client.post(
+        path, json={**body, "image_digest": digest("elsewhere")}, headers=stage.headers(SECURITY)
+    )
+    unknown = await stage.client.post(
+        path, json={**body, "vulnerability_id": "CVE-2024-9999"}, headers=stage.headers(SECURITY)
+    )
+    classified = await stage.client.post(path, json=body, headers=stage.headers(SECURITY))
+
+    assert by_reviewer.status_code == 403
+    assert other_image.status_code == 422
+    assert other_image.json()["field"] == "image_digest"
+    assert unknown.status_code == 404
+    assert classified.status_code == 200, classified.text
+    [changed] = classified.json()
+    assert (changed["finding_class"], changed["staff_class"], changed["effective_class"]) == ("critical", "minor", "minor")
+    assert (await stage.case_of(product))["blockers"] == []
+    approved = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+    assert approved.status_code == 200, approved.text
+
+
+async def test_classification_to_major_blocks(stage, product):
+    version_id = uuid.uuid4()
+    image = digest("raised")
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, image, [finding("CVE-2024-0011", "minor")])
+    case = await stage.case_of(product)
+    assert case["blockers"] == []
+
+    raised = await stage.client.post(
+        f"/cases/{case['id']}/classifications",
+        json={"image_digest": image, "vulnerability_id": "CVE-2024-0011", "finding_class": "major", "reason": "Remote"},
+        headers=stage.headers(SECURITY),
+    )
+
+    assert raised.status_code == 200, raised.text
+    blockers = (await stage.case_of(product))["blockers"]
+    assert [(blocker["vulnerability_id"], blocker["finding_class"]) for blocker in blockers] == [("CVE-2024-0011", "major")]
+
+
 async def test_approval_blocked_by_major_and_incomplete_profile(stage, product):
     version_id = uuid.uuid4()
     await stage.submit(product, version_id, profile_complete=False)

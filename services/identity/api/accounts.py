@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import RedirectResponse
 
 from services.identity import accounts, names
 from services.identity.access_tokens import memberships_of, staff_roles_of
@@ -174,6 +177,25 @@ async def request_verification(body: EmailAddress, session: SessionDep) -> Accep
 async def request_password_reset(body: EmailAddress, session: SessionDep) -> Accepted:
     await accounts.request_password_reset(session, body.email)
     return Accepted(detail=LINK_SENT)
+
+
+# The web front end's page with the new-password form. The gateway serves it on the same
+# origin as the API, so a path relative to the host reaches it.
+RESET_PASSWORD_PAGE = "/reset-password"
+
+
+@router.get(
+    "/password/reset",
+    status_code=303,
+    response_class=RedirectResponse,
+    operation_id="identity_open_password_reset_link",
+    summary="Follow a reset link from an email: redirects to the web page that sets the new password",
+    responses={303: {"description": "Redirect to the web page, with the token in its query"}},
+)
+async def open_password_reset_link(token: str = Query(min_length=1, max_length=2000)) -> RedirectResponse:
+    # The token is checked when the page posts the new password, so a stale link is
+    # reported there, beside the form.
+    return RedirectResponse(f"{RESET_PASSWORD_PAGE}?{urlencode({'token': token})}", status_code=303)
 
 
 @router.post(

@@ -4,22 +4,74 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from services.identity import staff
 from services.identity.access_tokens import staff_roles_of
-from services.identity.models import User
+from services.identity.models import StaffRole, User
 from services.identity.schemas import StaffRoleGrant, StaffRoleName, StaffRolesOut
-from services.identity.users import user_by_id
+from services.identity.users import user_by_id, user_by_login
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.errors import problem_responses
+from shared.errors import NotFound, problem_responses
+from shared.pagination import Page, check_limit, finish_page, paginate
 
 router = APIRouter(tags=["staff"])
 
 
 async def roles_out(session, user: User) -> StaffRolesOut:
     return StaffRolesOut(user_id=user.id, username=user.username, roles=await staff_roles_of(session, user.id))
+
+
+@router.get(
+    "/staff",
+    operation_id="identity_list_staff",
+    summary="Users who hold a staff role, by username, with their roles (admins only)",
+    responses=problem_responses(400, 401, 403),
+)
+async def list_staff(
+    principal: CurrentPrincipal, session: SessionDep, cursor: str | None = None, limit: int | None = None
+) -> Page[StaffRolesOut]:
+    await staff.require_admin(session, principal.user_id)
+    limit = check_limit(limit)
+    stmt = paginate(
+        select(User).where(User.id.in_(select(StaffRole.user_id))),
+        columns=[User.username, User.id],
+        cursor=cursor,
+        limit=limit,
+        descending=False,
+    )
+    users, next_cursor = finish_page(
+        list((await session.execute(stmt)).scalars()), limit=limit, key=lambda user: (user.username, user.id)
+    )
+
+    roles: dict[uuid.UUID, list[str]] = {user.id: [] for user in users}
+    granted = await session.execute(
+        select(StaffRole.user_id, StaffRole.role).where(StaffRole.user_id.in_(list(roles))).order_by(StaffRole.role)
+    )
+    for user_id, role in granted.all():
+        roles[user_id].append(role)
+    items = [StaffRolesOut(user_id=user.id, username=user.username, roles=roles[user.id]) for user in users]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/staff/lookup",
+    operation_id="identity_find_staff_candidate",
+    summary="Find an account by username or email address, with its staff roles (admins only)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def find_staff_candidate(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    login: str = Query(min_length=1, max_length=320, description="A username or an email address"),
+) -> StaffRolesOut:
+    await staff.require_admin(session, principal.user_id)
+    user = await user_by_login(session, login)
+    if user is None:
+        raise NotFound(f"No account has the username or email address {login!r}", field="login")
+    return await roles_out(session, user)
 
 
 @router.get(

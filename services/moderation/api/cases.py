@@ -1,4 +1,4 @@
-"""Review-case routes: the staff queue, a case's history, decisions, assignment, comments, waivers."""
+"""Review-case routes: the staff queue, a case's history, decisions, assignment, comments, waivers, classes."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from services.moderation.models import Comment, Finding, ReviewCase, Scan
 from services.moderation.schemas import (
     ApproveIn,
     AssignmentIn,
+    CaseClassificationIn,
     CaseDetail,
     CaseState,
     CaseSummary,
     CommentIn,
     CommentOut,
+    FindingOut,
     RejectIn,
     RequestChangesIn,
     RoundImageOut,
@@ -326,6 +328,25 @@ async def add_comment(
     )
 
 
+async def _require_open_case_finding(
+    session: AsyncSession, case: ReviewCase, image_digest: str, vulnerability_id: str
+) -> list[Finding]:
+    """Return the open findings of the vulnerability on an image of the case's current round, or raise."""
+    review_round = await reviews.current_round(session, case)
+    digests = {
+        image.scan.digest for image in await reviews.round_images(session, case, review_round) if image.scan and image.scan.digest
+    }
+    if image_digest not in digests:
+        raise InvalidValue(
+            f"Image {image_digest} is not an image of review case {case.id}; use a digest from the case's scans",
+            field="image_digest",
+        )
+    open_findings = await findings.open_findings_of(session, image_digest, vulnerability_id)
+    if not open_findings:
+        raise NotFound(f"Open finding {vulnerability_id} on image {image_digest} not found")
+    return open_findings
+
+
 @router.post(
     "/{case_id}/waivers",
     operation_id="moderation_waive_finding",
@@ -343,17 +364,7 @@ async def waive_case_finding(
     if body.expires_at is not None and body.expires_at <= now:
         raise InvalidValue(f"Waiver expiry {body.expires_at.isoformat()} is not in the future", field="expires_at")
 
-    review_round = await reviews.current_round(session, case)
-    digests = {
-        image.scan.digest for image in await reviews.round_images(session, case, review_round) if image.scan and image.scan.digest
-    }
-    if body.image_digest not in digests:
-        raise InvalidValue(
-            f"Image {body.image_digest} is not an image of review case {case_id}; use a digest from the case's scans",
-            field="image_digest",
-        )
-    if not await findings.open_findings_of(session, body.image_digest, body.vulnerability_id):
-        raise NotFound(f"Open finding {body.vulnerability_id} on image {body.image_digest} not found")
+    await _require_open_case_finding(session, case, body.image_digest, body.vulnerability_id)
 
     async def action():
         waiver = await findings.add_waiver(
@@ -373,3 +384,35 @@ async def waive_case_finding(
     return await idempotent(
         session, request, scope=f"moderation:{principal.user_id}", payload=body, action=action, status_code=201
     )
+
+
+@router.post(
+    "/{case_id}/classifications",
+    operation_id="moderation_classify_case_finding",
+    summary="Set the staff class of a finding on one of the case's images; the class decides whether it blocks",
+    response_model=list[FindingOut],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def classify_case_finding(
+    case_id: uuid.UUID, body: CaseClassificationIn, request: Request, session: SessionDep, principal: CurrentPrincipal
+):
+    require_staff(principal, "security")
+    case = await reviews.get_case(session, case_id)
+    await _require_open_case_finding(session, case, body.image_digest, body.vulnerability_id)
+
+    async def action():
+        now = current_time(session)
+        changed = await findings.reclassify(
+            session,
+            image_digest=body.image_digest,
+            vulnerability_id=body.vulnerability_id,
+            finding_class=body.finding_class,
+            reason=body.reason,
+            classified_by=principal.user_id,
+        )
+        # The same image may be live in another listing, where the class moves its SLA clock.
+        await sla.apply_classes(session, changed, now=now)
+        waived = await findings.has_active_waiver(session, body.image_digest, body.vulnerability_id, now=now)
+        return [FindingOut.model_validate(finding).model_copy(update={"waived": waived}) for finding in changed]
+
+    return await idempotent(session, request, scope=f"moderation:{principal.user_id}", payload=body, action=action)

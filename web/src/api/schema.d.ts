@@ -1060,7 +1060,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Follow a reset link from an email: redirects to the web page that sets the new password */
+        get: operations["identity_open_password_reset_link"];
         put?: never;
         /** Set a new password with the token of a reset link; every session is signed out */
         post: operations["identity_reset_password"];
@@ -1149,6 +1150,40 @@ export interface paths {
         put?: never;
         /** Exchange a refresh token for a new access token and a new refresh token */
         post: operations["identity_refresh_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Users who hold a staff role, by username, with their roles (admins only) */
+        get: operations["identity_list_staff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/staff/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find an account by username or email address, with its staff roles (admins only) */
+        get: operations["identity_find_staff_candidate"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1475,6 +1510,23 @@ export interface paths {
         /** Assign the case to a reviewer, or unassign it with a null reviewer_id */
         put: operations["moderation_assign_case"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/moderation/cases/{case_id}/classifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the staff class of a finding on one of the case's images; the class decides whether it blocks */
+        post: operations["moderation_classify_case_finding"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3713,6 +3765,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[StaffRolesOut] */
+        "identity.Page_StaffRolesOut_": {
+            /** Items */
+            items: components["schemas"]["identity.StaffRolesOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[TokenOut] */
         "identity.Page_TokenOut_": {
             /** Items */
@@ -4031,6 +4090,20 @@ export interface components {
         "moderation.AssignmentIn": {
             /** Reviewer Id */
             reviewer_id: string | null;
+        };
+        /** CaseClassificationIn */
+        "moderation.CaseClassificationIn": {
+            /**
+             * Finding Class
+             * @enum {string}
+             */
+            finding_class: "critical" | "major" | "minor";
+            /** Image Digest */
+            image_digest: string;
+            /** Reason */
+            reason: string;
+            /** Vulnerability Id */
+            vulnerability_id: string;
         };
         /** CaseDetail */
         "moderation.CaseDetail": {
@@ -11756,6 +11829,56 @@ export interface operations {
             };
         };
     };
+    identity_open_password_reset_link: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the web page, with the token in its query */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     identity_reset_password: {
         parameters: {
             query?: never;
@@ -12104,6 +12227,202 @@ export interface operations {
             };
             /** @description Problem */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    identity_list_staff: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identity.Page_StaffRolesOut_"];
+                };
+            };
+            /** @description Problem */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    identity_find_staff_candidate: {
+        parameters: {
+            query: {
+                /** @description A username or an email address */
+                login: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identity.StaffRolesOut"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13966,6 +14285,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["moderation.CaseSummary"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    moderation_classify_case_finding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["moderation.CaseClassificationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["moderation.FindingOut"][];
                 };
             };
             /** @description Problem */

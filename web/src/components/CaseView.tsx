@@ -153,7 +153,7 @@ export function CaseView({ caseId, actions }: { caseId: string; actions?: (revie
           <Checklist round={round} />
         </div>
       ))}
-      <h3>Thread</h3>
+      <h3 id="thread">Thread</h3>
       <ol className="thread">
         {comments.map((item) => (
           <li key={item.id}>

@@ -5,6 +5,7 @@ export function Layout() {
   const { me, logout } = useSession();
   const navigate = useNavigate();
   const isStaff = (me?.staff_roles?.length ?? 0) > 0;
+  const isAdmin = me?.staff_roles?.includes("admin") ?? false;
 
   return (
     <>
@@ -19,6 +20,7 @@ export function Layout() {
           <NavLink to="/search">Search</NavLink>
           {me && <NavLink to="/publisher">Publisher portal</NavLink>}
           {isStaff && <NavLink to="/review">Review</NavLink>}
+          {isStaff && <NavLink to={isAdmin ? "/admin/staff" : "/admin/audit"}>Admin</NavLink>}
           {me ? (
             <>
               <NavLink to="/account">{me.username}</NavLink>

@@ -4,6 +4,7 @@ import { api, type Schemas } from "../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Field, Loading } from "../components/Field";
+import { AccountNav } from "./account/AccountNav";
 
 export function SignUpPage() {
   const [form, setForm] = useState({ username: "", email: "", display_name: "", password: "" });
@@ -106,6 +107,9 @@ export function LoginPage() {
         </button>
       </form>
       <p>
+        <Link to="/reset-password">Forgot your password?</Link>
+      </p>
+      <p>
         No account yet? <Link to="/signup">Sign up</Link>.
       </p>
     </section>
@@ -113,7 +117,6 @@ export function LoginPage() {
 }
 
 type Token = Schemas["identity.TokenOut"];
-type Entitlement = Schemas["licensing.EntitlementRead"];
 
 function AccessTokens() {
   const [tokens, setTokens] = useState<Token[] | null>(null);
@@ -219,30 +222,6 @@ function AccessTokens() {
   );
 }
 
-function Entitlements() {
-  const [items, setItems] = useState<Entitlement[] | null>(null);
-
-  useEffect(() => {
-    api.GET("/api/licensing/entitlements", { params: { query: { limit: 100 } } }).then(({ data }) => setItems(data?.items ?? []));
-  }, []);
-
-  return (
-    <section aria-labelledby="entitlements-heading">
-      <h2 id="entitlements-heading">Purchases and entitlements</h2>
-      {items === null && <Loading what="entitlements" />}
-      {items?.length === 0 && <p>No entitlements yet.</p>}
-      <ul>
-        {items?.map((item) => (
-          <li key={item.entitlement_id}>
-            Product {item.product_id}, tier {item.tier_id}: {item.status}
-            {item.valid_until && `, until ${new Date(item.valid_until).toLocaleDateString()}`}
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
-}
-
 export function AccountPage() {
   const { me } = useSession();
   if (!me) return null;
@@ -250,6 +229,7 @@ export function AccountPage() {
   return (
     <section>
       <h1>Your account</h1>
+      <AccountNav />
       <dl>
         <dt>Username</dt>
         <dd>{me.username}</dd>
@@ -259,7 +239,6 @@ export function AccountPage() {
         </dd>
       </dl>
       <AccessTokens />
-      <Entitlements />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { mediaSource } from "../api/media";
 import { formatPrice, problemMessage } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Loading } from "../components/Field";
+import { ProductNotices } from "../components/ProductNotices";
 
 type Listing = Schemas["catalog.ListingOut"];
 type Tier = Schemas["catalog.TierOut"];
@@ -191,6 +192,8 @@ export function ProductPage() {
           ))}
         </ul>
       </section>
+
+      {me && <ProductNotices productId={listing.id} name={listing.name} />}
 
       {listing.screenshot_urls.length > 0 && (
         <section aria-labelledby="screenshots-heading">

@@ -1,144 +1,263 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
 import { problemMessage } from "../api/problem";
+import { hasStaffRole } from "../auth/roles";
+import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
+import { LoadMore } from "../components/Paging";
+import { SelectField } from "../components/SelectField";
+import { formatDateTime } from "../lib/datetime";
+import { usePagedList } from "../lib/paging";
+import { Decision } from "./review/Decision";
+import { blockingChecklist, vulnerabilityKey, type Finding } from "./review/findings";
+import { ImageReview } from "./review/ImageReview";
+import { ManifestView } from "./review/Manifest";
+import { ReviewNav } from "./review/ReviewNav";
+import {
+  CASE_STATES,
+  isDefaultQueue,
+  onlyStateFiltered,
+  queueQuery,
+  readQueueFilters,
+  writeQueueFilters,
+  type QueueFilters,
+} from "./review/queueFilters";
 
 type CaseSummary = Schemas["moderation.CaseSummary"];
 type Case = Schemas["moderation.CaseDetail"];
+type ChecklistFinding = Schemas["moderation.ChecklistFinding"];
 
-const STATES = ["awaiting_scans", "in_review", "changes_requested", "approved", "rejected"] as const;
+const STATE_OPTIONS = [["any", "any state"] as const, ...CASE_STATES.map((state) => [state, state.replace(/_/g, " ")] as const)];
+const TYPE_OPTIONS = [
+  ["any", "images and plugins"],
+  ["image", "images"],
+  ["plugin", "plugins"],
+] as const;
+const CRITICAL_OPTIONS = [
+  ["any", "with or without"],
+  ["yes", "with Critical findings"],
+  ["no", "without Critical findings"],
+] as const;
+const ASSIGNEE_OPTIONS = [
+  ["any", "anyone or nobody"],
+  ["me", "me"],
+  ["none", "nobody"],
+] as const;
+
+function assigneeText(assigneeId: string | null | undefined, myId: string | undefined): string {
+  if (!assigneeId) return "nobody";
+  return assigneeId === myId ? "you" : "another reviewer";
+}
 
 export function ReviewQueuePage() {
+  const { me } = useSession();
   const [params, setParams] = useSearchParams();
-  const [cases, setCases] = useState<CaseSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const state = params.get("state") ?? "in_review";
+  const filters = useMemo(() => readQueueFilters(params), [params]);
+  const query = useMemo(() => queueQuery(filters), [filters]);
 
-  useEffect(() => {
-    setCases(null);
-    api
-      .GET("/api/moderation/cases", { params: { query: { state: state as CaseSummary["state"], limit: 100 } } })
-      .then(({ data, error }) => {
-        if (data) setCases(data.items);
-        else setError(problemMessage(error, "The queue could not be loaded"));
-      });
-  }, [state]);
+  const fetchPage = useCallback(
+    (cursor?: string) => api.GET("/api/moderation/cases", { params: { query: { ...query, cursor, limit: 50 } } }),
+    [query],
+  );
+  const cases = usePagedList<CaseSummary>(fetchPage, "The queue could not be loaded");
+
+  const change = (name: keyof QueueFilters) => (event: { target: { value: string } }) =>
+    setParams(writeQueueFilters({ ...filters, [name]: event.target.value }), { replace: true });
+
+  // The age is applied when the field loses focus or on Enter, not while a number is typed.
+  const [age, setAge] = useState(filters.minAgeHours);
+  useEffect(() => setAge(filters.minAgeHours), [filters.minAgeHours]);
+  const applyAge = () => {
+    if (age !== filters.minAgeHours) change("minAgeHours")({ target: { value: age } });
+  };
 
   return (
     <section>
       <h1>Review queue</h1>
-      <label>
-        State{" "}
-        <select value={state} onChange={(event) => setParams({ state: event.target.value })}>
-          {STATES.map((value) => (
-            <option key={value} value={value}>
-              {value.replace("_", " ")}
-            </option>
-          ))}
-        </select>
-      </label>
-      <ErrorBanner message={error} />
-      {cases === null && !error && <Loading what="cases" />}
-      {cases?.length === 0 && <p>No cases in this state.</p>}
-      <ul className="queue">
-        {cases?.map((item) => (
-          <li key={item.id}>
-            <Link to={`/review/cases/${item.id}`}>
-              {item.namespace}/{item.slug}
-            </Link>{" "}
-            {item.product_type}, round {item.current_round}, opened {new Date(item.opened_at).toLocaleString()}
-            {item.has_critical_findings && <span className="badge badge-warning">Critical findings</span>}
-          </li>
-        ))}
-      </ul>
+      <ReviewNav />
+      <form
+        className="filters"
+        aria-label="Queue filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          applyAge();
+        }}
+      >
+        <SelectField label="State" options={STATE_OPTIONS} value={filters.state} onChange={change("state")} />
+        <SelectField label="Product type" options={TYPE_OPTIONS} value={filters.productType} onChange={change("productType")} />
+        <SelectField label="Critical findings" options={CRITICAL_OPTIONS} value={filters.critical} onChange={change("critical")} />
+        <SelectField label="Assigned to" options={ASSIGNEE_OPTIONS} value={filters.assignee} onChange={change("assignee")} />
+        <Field
+          label="Waiting at least (hours)"
+          name="min-age-hours"
+          type="number"
+          min={0}
+          step="any"
+          inputMode="decimal"
+          value={age}
+          onChange={(event) => setAge(event.target.value)}
+          onBlur={applyAge}
+          hint="Applied when you leave the field or press Enter."
+        />
+        {!isDefaultQueue(filters) && (
+          <div className="button-row">
+            <button type="button" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
+              Reset filters
+            </button>
+          </div>
+        )}
+      </form>
+      <ErrorBanner message={cases.error} />
+      {cases.items === null && !cases.error && <Loading what="cases" />}
+      {cases.items?.length === 0 &&
+        !cases.error &&
+        (onlyStateFiltered(filters) ? <p>No cases in this state.</p> : <p>No cases match these filters.</p>)}
+      {cases.items && cases.items.length > 0 && (
+        <div className="table-scroll">
+          <table className="queue">
+            <caption className="visually-hidden">Review cases, oldest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col">Type</th>
+                <th scope="col">Version</th>
+                <th scope="col">State</th>
+                <th scope="col">Opened</th>
+                <th scope="col">Assigned to</th>
+              </tr>
+            </thead>
+            <tbody>
+              {cases.items.map((item) => (
+                <tr key={item.id}>
+                  <td>
+                    <Link to={`/review/cases/${item.id}`}>
+                      {item.namespace}/{item.slug}
+                    </Link>
+                    {item.has_critical_findings && <span className="badge badge-warning">Critical findings</span>}
+                  </td>
+                  <td>{item.product_type}</td>
+                  <td>
+                    {item.version}, round {item.current_round}
+                  </td>
+                  <td>{item.state.replace(/_/g, " ")}</td>
+                  <td>{formatDateTime(item.opened_at)}</td>
+                  <td>{assigneeText(item.assignee_id, me?.id)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <LoadMore list={cases} noun="cases" />
     </section>
   );
 }
 
-// A blocker of kind "finding" names an open Critical or Major finding of the round.
-interface FindingBlocker {
-  kind: "finding";
-  image_digest: string;
-  vulnerability_id: string;
-  package: string;
-  finding_class: string;
-}
-
-const isFinding = (blocker: Record<string, unknown>): blocker is Record<string, unknown> & FindingBlocker => blocker.kind === "finding";
-const findingKey = (finding: FindingBlocker) => `${finding.image_digest} ${finding.vulnerability_id}`;
-
-function Decision({ reviewCase, reload }: { reviewCase: Case; reload: () => void }) {
-  const [reason, setReason] = useState("");
+function Assignment({ reviewCase, reload }: { reviewCase: Case; reload: () => void }) {
+  const { me } = useSession();
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const open = reviewCase.state === "in_review";
-  // The blocking findings go on the publisher's checklist unless the reviewer unticks them.
-  const findings = reviewCase.blockers.filter(isFinding);
-  const [excluded, setExcluded] = useState<Set<string>>(new Set());
-  const checklist = findings
-    .filter((finding) => !excluded.has(findingKey(finding)))
-    .map((finding) => ({
-      image_digest: finding.image_digest,
-      vulnerability_id: finding.vulnerability_id,
-      note: `${finding.finding_class} finding in ${finding.package}`,
-    }));
+  const mine = reviewCase.assignee_id === me?.id;
 
-  const decide = async (decision: "approve" | "request-changes" | "reject") => {
-    setBusy(true);
-    setError(null);
-    const path = { case_id: reviewCase.id };
-    const result =
-      decision === "approve"
-        ? await api.POST("/api/moderation/cases/{case_id}/approve", { params: { path }, body: { note: reason || null } })
-        : decision === "reject"
-          ? await api.POST("/api/moderation/cases/{case_id}/reject", { params: { path }, body: { reason } })
-          : await api.POST("/api/moderation/cases/{case_id}/request-changes", { params: { path }, body: { reason, findings: checklist } });
-    setBusy(false);
-    if (result.error) setError(problemMessage(result.error, "The decision was not recorded"));
+  const assign = async (reviewerId: string | null) => {
+    const { error } = await api.PUT("/api/moderation/cases/{case_id}/assignee", {
+      params: { path: { case_id: reviewCase.id } },
+      body: { reviewer_id: reviewerId },
+    });
+    setError(error ? problemMessage(error, "The assignment was not saved") : null);
     reload();
   };
 
-  if (!open) return null;
+  if (!hasStaffRole(me, "reviewer")) return null;
   return (
-    <div className="decision">
+    <div className="assignment">
+      <p>
+        Assigned to <strong>{assigneeText(reviewCase.assignee_id, me?.id)}</strong>.{" "}
+        {!mine && (
+          <button type="button" onClick={() => assign(me!.id)}>
+            Assign to me
+          </button>
+        )}{" "}
+        {reviewCase.assignee_id && (
+          <button type="button" onClick={() => assign(null)}>
+            Unassign
+          </button>
+        )}
+      </p>
       <ErrorBanner message={error} />
-      <Field label="Reason or note for the publisher" name="reason" multiline value={reason} onChange={(event) => setReason(event.target.value)} />
-      {findings.length > 0 && (
-        <fieldset>
-          <legend>Findings the publisher must fix</legend>
-          {findings.map((finding) => {
-            const key = findingKey(finding);
-            return (
-              <label key={key} className="inline">
-                <input
-                  type="checkbox"
-                  checked={!excluded.has(key)}
-                  onChange={(event) => {
-                    const next = new Set(excluded);
-                    if (event.target.checked) next.delete(key);
-                    else next.add(key);
-                    setExcluded(next);
-                  }}
-                />{" "}
-                {finding.finding_class} {finding.vulnerability_id} in {finding.package}
-              </label>
-            );
-          })}
-        </fieldset>
+    </div>
+  );
+}
+
+/** Render the reviewer's part of a case page: decision, manifest, images with findings and checks. */
+function StaffCasePanel({ reviewCase, reload }: { reviewCase: Case; reload: () => void }) {
+  const { me } = useSession();
+  const [selected, setSelected] = useState<Map<string, ChecklistFinding>>(() => blockingChecklist(reviewCase.blockers));
+  const round = reviewCase.rounds.find((item) => item.number === reviewCase.current_round) ?? reviewCase.rounds.at(-1);
+  const editable = reviewCase.state === "in_review" && !round?.decision;
+
+  const select = (finding: Finding, ticked: boolean) => {
+    const next = new Map(selected);
+    const key = vulnerabilityKey(finding);
+    if (ticked) next.set(key, { image_digest: finding.image_digest, vulnerability_id: finding.vulnerability_id });
+    else next.delete(key);
+    setSelected(next);
+  };
+
+  return (
+    <div className="staff-case">
+      <nav aria-label="Case sections" className="sub-nav">
+        <a href="#decision">Decision</a>
+        <a href="#manifest">Manifest</a>
+        <a href="#images">Images, findings and checks</a>
+        <a href="#thread">Thread</a>
+        <Link to={`/review/certifications?product=${reviewCase.product_id}&state=any`}>Certification of this product</Link>
+      </nav>
+      <Assignment reviewCase={reviewCase} reload={reload} />
+      <section id="decision" aria-labelledby="decision-heading">
+        <h3 id="decision-heading">Decision</h3>
+        {hasStaffRole(me, "reviewer") ? (
+          <Decision
+            reviewCase={reviewCase}
+            checklist={[...selected.values()]}
+            onDecided={() => {
+              setSelected(new Map());
+              reload();
+            }}
+          />
+        ) : (
+          <p>Decisions need the reviewer role.</p>
+        )}
+      </section>
+      {round && (
+        <>
+          <section id="manifest" aria-labelledby="manifest-heading">
+            <h3 id="manifest-heading">Manifest of round {round.number}</h3>
+            <p>
+              Submitted {formatDateTime(round.submitted_at)}. Publisher profile{" "}
+              {round.profile_complete ? "complete" : <strong>incomplete</strong>}.
+            </p>
+            <ManifestView manifest={round.manifest} />
+          </section>
+          <section id="images" aria-labelledby="images-heading">
+            <h3 id="images-heading">Images of round {round.number}</h3>
+            {round.images.map((image) => (
+              <ImageReview
+                key={image.tier_id}
+                caseId={reviewCase.id}
+                image={image}
+                editable={editable}
+                canWaive={hasStaffRole(me, "reviewer", "security")}
+                canClassify={hasStaffRole(me, "security")}
+                selected={new Set(selected.keys())}
+                onSelect={select}
+                onChanged={reload}
+              />
+            ))}
+          </section>
+        </>
       )}
-      <div className="button-row">
-        <button type="button" disabled={busy || reviewCase.blockers.length > 0} onClick={() => decide("approve")}>
-          Approve
-        </button>
-        <button type="button" disabled={busy || !reason} onClick={() => decide("request-changes")}>
-          Request changes
-        </button>
-        <button type="button" className="danger" disabled={busy || !reason} onClick={() => decide("reject")}>
-          Reject
-        </button>
-      </div>
     </div>
   );
 }
@@ -150,7 +269,7 @@ export function ReviewCasePage() {
       <p>
         <Link to="/review">Back to the queue</Link>
       </p>
-      <CaseView caseId={caseId!} actions={(reviewCase, reload) => <Decision reviewCase={reviewCase} reload={reload} />} />
+      <CaseView caseId={caseId!} actions={(reviewCase, reload) => <StaffCasePanel reviewCase={reviewCase} reload={reload} />} />
     </>
   );
 }
