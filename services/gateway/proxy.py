@@ -55,16 +55,30 @@ class Upstreams:
             await client.aclose()
 
 
-def _limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    async def chunks() -> AsyncIterator[bytes]:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes")
-            yield chunk
+class LimitedBody:
+    """A request body streamed to the upstream, which raises `PayloadTooLarge` past `limit` bytes.
 
-    return chunks()
+    A chunked body declares no length, so the limit is only found while streaming. In the
+    all-in-one mode the service reads this stream itself and turns the error into its own
+    400 response, so `forward` also checks `exceeded` after the upstream has responded.
+    """
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.exceeded = False
+
+    def error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body exceeds the limit of {self.limit} bytes")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self.request.stream():
+            received += len(chunk)
+            if received > self.limit:
+                self.exceeded = True
+                raise self.error()
+            yield chunk
 
 
 def normalise_path(path: str) -> str:
@@ -113,7 +127,7 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
     ]
     if request.client is not None:
         headers.append(("x-forwarded-for", request.client.host))
-    body = _limited_body(request, upstreams.max_body_bytes) if request.method not in ("GET", "HEAD") else None
+    body = LimitedBody(request, upstreams.max_body_bytes) if request.method not in ("GET", "HEAD") else None
 
     upstream_request = client.build_request(
         request.method,
@@ -130,6 +144,9 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
     except httpx.TransportError as exc:
         log.warning("gateway.upstream.unreachable", upstream=service, path=path, error=repr(exc))
         raise BadGateway(f"The {service} service is unreachable") from exc
+    if body is not None and body.exceeded:
+        await response.aclose()
+        raise body.error()
 
     response_headers = {
         k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")
