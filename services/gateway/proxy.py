@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import quote, unquote
 
@@ -34,11 +35,27 @@ HOP_BY_HOP = frozenset(
 
 
 class Upstreams:
-    """An httpx client per service: pooled HTTP in distributed mode, ASGI in process otherwise."""
+    """An httpx client per service: pooled HTTP in distributed mode, ASGI in process otherwise.
 
-    def __init__(self, clients: dict[str, httpx.AsyncClient], *, max_body_bytes: int) -> None:
+    httpx's ASGI transport ignores the client's timeouts, so in-process clients get
+    `response_timeout`: the seconds a service may take to respond before `send` raises
+    `httpx.ReadTimeout`, as the HTTP clients' read timeout does.
+
+    NOTE: in process the timeout covers the whole response, body included, because the
+    ASGI transport returns only after the app has finished. A streamed export that takes
+    longer gets 504 there, where over HTTP only a gap between two chunks counts.
+    """
+
+    def __init__(
+        self,
+        clients: dict[str, httpx.AsyncClient],
+        *,
+        max_body_bytes: int,
+        response_timeout: float | None = None,
+    ) -> None:
         self.clients = clients
         self.max_body_bytes = max_body_bytes
+        self.response_timeout = response_timeout
 
     @property
     def names(self) -> list[str]:
@@ -49,6 +66,18 @@ class Upstreams:
             return self.clients[service]
         except KeyError:
             raise NotFound(f"No service named {service!r}; known services: {', '.join(self.names)}") from None
+
+    async def send(self, service: str, request: httpx.Request) -> httpx.Response:
+        """Send `request` to `service` and return the response, whose body the caller reads."""
+        sending = self.client(service).send(request, stream=True)
+        if self.response_timeout is None:
+            return await sending
+        try:
+            return await asyncio.wait_for(sending, self.response_timeout)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(
+                f"No response within {self.response_timeout} seconds", request=request
+            ) from exc
 
     async def aclose(self) -> None:
         for client in self.clients.values():
@@ -137,7 +166,7 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
         content=body,
     )
     try:
-        response = await client.send(upstream_request, stream=True)
+        response = await upstreams.send(service, upstream_request)
     except httpx.TimeoutException as exc:
         log.warning("gateway.upstream.timeout", upstream=service, path=path, error=repr(exc))
         raise GatewayTimeout(f"The {service} service timed out before it sent a response") from exc

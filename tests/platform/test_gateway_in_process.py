@@ -6,10 +6,12 @@ PostgreSQL, as `wharf.allinone` does for every service.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from services.gateway.app import create_gateway, in_process_upstreams
 from services.gateway.settings import GatewaySettings
@@ -66,3 +68,21 @@ async def test_chunked_body_within_limit_forwarded(identity):
         )
 
     assert response.status_code == 401
+
+
+async def test_slow_service_504(identity):
+    # Sign-in reads the users table, so it waits for this lock until the test releases it.
+    async with identity.runtime.engine.connect() as connection:
+        await connection.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
+        try:
+            async with gateway_client(identity, read_timeout=0.5) as client:
+                response = await asyncio.wait_for(
+                    client.post("/api/identity/sessions", json={"username": "nobody", "password": "x" * 12}),
+                    timeout=20,
+                )
+        finally:
+            await connection.rollback()
+
+    assert response.status_code == 504
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "The identity service timed out before it sent a response"
