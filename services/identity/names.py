@@ -7,6 +7,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from shared.errors import InvalidValue
+from shared.text import disallowed_character
 
 # One path component of a Distribution repository name (lowercase letters and digits,
 # single separators), so a name can appear in `staging/<namespace>/<repository>`.
@@ -42,6 +43,17 @@ def check_namespace(value: str) -> str:
     if value in RESERVED_NAMESPACES:
         raise InvalidValue(f"The namespace {value!r} is reserved: choose another", field="namespace")
     return value
+
+
+def check_display_name(value: str) -> str:
+    """Return a user's or organisation's display name without surrounding whitespace."""
+    found = disallowed_character(value)
+    if found is not None:
+        raise InvalidValue(
+            f"Invalid display_name: it contains {found}, which is not allowed in names: remove it",
+            field="display_name",
+        )
+    return value.strip()
 
 
 def normalise_email(value: str) -> str:

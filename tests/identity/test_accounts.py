@@ -76,6 +76,43 @@ async def test_sign_up_invalid_values_rejected(identity):
         assert body["password"] not in response.text, override
 
 
+DISALLOWED_IN_NAMES = [
+    ("Mallory\u202egpj.exe", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("\u2066Mallory\u2069", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+    ("Mallory\u200f", "U+200F (RIGHT-TO-LEFT MARK)"),
+    ("Mal\u0007lory", "U+0007"),
+    ("Mal\nlory", "U+000A"),
+    ("Mal\u0085lory", "U+0085"),
+]
+
+
+async def test_sign_up_display_name_controls_rejected(identity):
+    for display_name, code_point in DISALLOWED_IN_NAMES:
+        body = {"email": "mallory@example.com", "username": "mallory", "password": "mallory-password-1"}
+        response = await identity.client.post("/users", json={**body, "display_name": display_name})
+
+        assert response.status_code == 422, display_name
+        assert response.json()["field"] == "display_name", display_name
+        assert "Invalid display_name" in response.json()["detail"], display_name
+        assert code_point in response.json()["detail"], display_name
+    registered = [event["username"] for event in await identity.events("identity.user.registered")]
+    assert "mallory" not in registered
+
+
+async def test_profile_display_name_bidi_rejected(identity):
+    session = await identity.verified_user("oscar")
+
+    response = await identity.client.patch(
+        "/users/me", json={"display_name": "Oscar\u202eadmin"}, headers=bearer(session)
+    )
+    me = await identity.client.get("/users/me", headers=bearer(session))
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "display_name"
+    assert "U+202E" in response.json()["detail"]
+    assert me.json()["display_name"] == "Oscar"
+
+
 async def test_verification_link_expires(identity):
     await identity.sign_up("erin")
     token = await identity.last_link_token("identity.user.verification_requested", "erin@example.com")

@@ -61,6 +61,27 @@ async def test_namespace_unique_and_valid(identity):
     assert reserved.status_code == 422
 
 
+async def test_organisation_display_name_bidi_rejected(identity):
+    owner = await identity.verified_user("ivan")
+    org = await create_org(identity, owner)
+
+    created = await identity.client.post(
+        "/organisations", json={"namespace": "ivanco", "display_name": "Ivan\u2067Co"}, headers=bearer(owner)
+    )
+    renamed = await identity.client.patch(
+        f"/organisations/{org['id']}", json={"display_name": "Acme\u202e"}, headers=bearer(owner)
+    )
+    unchanged = await identity.client.get(f"/organisations/{org['id']}", headers=bearer(owner))
+
+    assert created.status_code == 422
+    assert created.json()["field"] == "display_name"
+    assert "U+2067 (RIGHT-TO-LEFT ISOLATE)" in created.json()["detail"]
+    assert renamed.status_code == 422
+    assert renamed.json()["field"] == "display_name"
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE)" in renamed.json()["detail"]
+    assert unchanged.json()["display_name"] == "Acme"
+
+
 async def test_create_organisation_idempotent(identity):
     owner = await identity.verified_user("yara")
     headers = {**bearer(owner), "Idempotency-Key": "org-once"}
