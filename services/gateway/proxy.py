@@ -142,10 +142,11 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
         )
 
     # The internal token authenticates services to each other; a client never sends it on.
+    # Services build error `instance` paths from X-Forwarded-Prefix, so only the gateway's counts.
     headers = [
         (k, v)
         for k, v in request.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-wharf-internal-token"
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-wharf-internal-token", "x-forwarded-prefix")
     ]
     headers += [
         ("x-request-id", request_id_var.get() or ""),

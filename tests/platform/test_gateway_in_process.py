@@ -86,3 +86,28 @@ async def test_slow_service_504(identity):
     assert response.status_code == 504
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == "The identity service timed out before it sent a response"
+
+
+async def test_problem_instance_is_gateway_path(identity):
+    async with gateway_client(identity) as client:
+        unauthorised = await client.get("/api/identity/users/me")
+        invalid = await client.post("/api/identity/users", json={})
+        missing = await client.get("/api/identity/no-such-route")
+        forged = await client.get("/api/identity/users/me", headers={"X-Forwarded-Prefix": "/elsewhere"})
+
+    assert unauthorised.status_code == 401
+    assert unauthorised.json()["instance"] == "/api/identity/users/me"
+    assert invalid.status_code == 422
+    assert invalid.json()["instance"] == "/api/identity/users"
+    assert missing.status_code == 404
+    assert missing.json()["instance"] == "/api/identity/no-such-route"
+    assert missing.json()["detail"] == "GET /api/identity/no-such-route: Not Found"
+    assert forged.json()["instance"] == "/api/identity/users/me"
+
+
+async def test_problem_instance_without_gateway(identity):
+    direct = await identity.client.get("/users/me")
+    malformed = await identity.client.get("/users/me", headers={"X-Forwarded-Prefix": "/api/x y"})
+
+    assert direct.json()["instance"] == "/users/me"
+    assert malformed.json()["instance"] == "/users/me"
