@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlalchemy import text
 
 from tests.identity.conftest import bearer, token_of
 
@@ -94,6 +97,53 @@ async def test_create_organisation_idempotent(identity):
     assert second.status_code == 201
     assert second.json()["id"] == first.json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
+
+
+async def _wait_for_lock_wait(engine, timeout: float = 10.0) -> None:
+    """Wait until a session of this database waits for a lock."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        # A new connection each time, because a transaction reads pg_stat_activity once.
+        async with engine.connect() as probe:
+            if (await probe.execute(query)).scalar():
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no session waited for a lock within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_concurrent_idempotent_create_409(identity):
+    owner = await identity.verified_user("quinn")
+    headers = {**bearer(owner), "Idempotency-Key": "org-concurrent"}
+    body = {"namespace": "quinnco", "display_name": "Quinn"}
+
+    async with identity.runtime.engine.connect() as blocker:
+        # A SHARE lock blocks inserts, so the first request waits inside its action.
+        await blocker.execute(text("LOCK TABLE organisations IN SHARE MODE"))
+        first_task = asyncio.create_task(identity.client.post("/organisations", json=body, headers=headers))
+        try:
+            await _wait_for_lock_wait(identity.runtime.engine)
+            second = await asyncio.wait_for(
+                identity.client.post("/organisations", json=body, headers=headers), timeout=10
+            )
+        finally:
+            await blocker.rollback()
+    first = await first_task
+    third = await identity.client.post("/organisations", json=body, headers=headers)
+
+    assert second.status_code == 409
+    assert second.json()["detail"] == (
+        "A request with Idempotency-Key 'org-concurrent' is still in progress: retry after it "
+        "has finished to get its response"
+    )
+    assert second.headers["Retry-After"] == "1"
+    assert first.status_code == 201, first.text
+    assert third.status_code == 201
+    assert third.headers["Idempotent-Replayed"] == "true"
+    assert third.json()["id"] == first.json()["id"]
 
 
 async def test_invitation_accepted_adds_member(identity):
