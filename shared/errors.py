@@ -18,7 +18,7 @@ PROBLEM_TYPE_BASE = "https://wharf.dev/problems/"
 log = structlog.get_logger()
 
 # The path prefix the gateway removed before forwarding, such as "/api/catalog".
-_FORWARDED_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+$")
+_FORWARDED_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+\Z")
 
 
 class ProblemError(Exception):
