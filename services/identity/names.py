@@ -10,8 +10,9 @@ from shared.errors import InvalidValue
 from shared.text import disallowed_character
 
 # One path component of a Distribution repository name (lowercase letters and digits,
-# single separators), so a name can appear in `staging/<namespace>/<repository>`.
-_REGISTRY_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# single separators), so a name can appear in `staging/<namespace>/<repository>`. It ends
+# in `\Z` because `$` also matches before a final newline.
+_REGISTRY_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 
 USERNAME_LENGTH = (3, 30)
 NAMESPACE_LENGTH = (2, 64)

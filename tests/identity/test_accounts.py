@@ -63,6 +63,7 @@ async def test_sign_up_invalid_values_rejected(identity):
         ({"username": "Upper"}, "username"),
         ({"username": "a"}, "username"),
         ({"username": "bad--"}, "username"),
+        ({"username": "dave\n"}, "username"),
         ({"email": "not-an-address"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "dave-name", "username": "dave-name"}, "password"),

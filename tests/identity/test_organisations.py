@@ -58,9 +58,14 @@ async def test_namespace_unique_and_valid(identity):
     reserved = await identity.client.post(
         "/organisations", json={"namespace": "store", "display_name": "T"}, headers=bearer(owner)
     )
+    newline = await identity.client.post(
+        "/organisations", json={"namespace": "newline\n", "display_name": "T"}, headers=bearer(owner)
+    )
 
     assert duplicate.status_code == 409
     assert invalid.status_code == 422
+    assert newline.status_code == 422
+    assert newline.json()["field"] == "namespace"
     assert reserved.status_code == 422
 
 
