@@ -201,6 +201,13 @@ async def test_internal_user_lookup_returns_email(identity):
         f"/internal/users/{session['user']['id']}", headers={"X-Wharf-Internal-Token": "development-internal-token"}
     )
 
+    admin = await identity.admin()
+    staff = await identity.client.get(
+        f"/internal/users/{admin['user']['id']}", headers={"X-Wharf-Internal-Token": "development-internal-token"}
+    )
+
     assert response.status_code == 200
     assert response.json()["email"] == "jack@example.com"
     assert response.json()["email_verified"] is True
+    assert response.json()["staff_roles"] == []
+    assert staff.json()["staff_roles"] == ["admin"]
