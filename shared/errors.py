@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -15,6 +16,9 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://wharf.dev/problems/"
 
 log = structlog.get_logger()
+
+# The path prefix the gateway removed before forwarding, such as "/api/catalog".
+_FORWARDED_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+\Z")
 
 
 class ProblemError(Exception):
@@ -117,6 +121,18 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
 
 
+def request_path(request: Request) -> str:
+    """Return the path the client called: behind the gateway, its prefix and the service's path.
+
+    The gateway replaces any `X-Forwarded-Prefix` the client sent with its own. A request
+    made to the service directly may carry any value, so only a plain path is used.
+    """
+    prefixes = request.headers.getlist("x-forwarded-prefix")
+    if prefixes and _FORWARDED_PREFIX.match(prefixes[-1]):
+        return prefixes[-1] + request.url.path
+    return request.url.path
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
@@ -136,7 +152,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
-        return problem_response(exc.status, exc.to_problem(request.url.path), exc.headers)
+        return problem_response(exc.status, exc.to_problem(request_path(request)), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -147,7 +163,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "title": "Invalid request",
             "status": 422,
             "detail": f"Invalid value in: {fields}",
-            "instance": request.url.path,
+            "instance": request_path(request),
             "errors": errors,
         }
         return problem_response(422, body)
@@ -159,8 +175,8 @@ def install_error_handlers(app: FastAPI) -> None:
             "type": PROBLEM_TYPE_BASE + slug,
             "title": str(exc.detail),
             "status": exc.status_code,
-            "detail": f"{request.method} {request.url.path}: {exc.detail}",
-            "instance": request.url.path,
+            "detail": f"{request.method} {request_path(request)}: {exc.detail}",
+            "instance": request_path(request),
         }
         return problem_response(exc.status_code, body, getattr(exc, "headers", None))
 
@@ -180,7 +196,7 @@ def install_error_handlers(app: FastAPI) -> None:
                     "A value in the request cannot be stored: it is out of range or contains a "
                     f"character that is not allowed, such as NUL ({_database_message(exc)})"
                 ),
-                "instance": request.url.path,
+                "instance": request_path(request),
             }
             return problem_response(422, body)
         return await _unexpected(request, exc)
@@ -193,7 +209,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "title": "Internal server error",
             "status": 500,
             "detail": "The server failed to handle the request; the error is logged with its request id.",
-            "instance": request.url.path,
+            "instance": request_path(request),
         }
         return problem_response(500, body)
 

@@ -11,13 +11,18 @@ from typing import Any
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import BadRequest, Conflict, InvalidValue
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII without spaces
+
+# First key of the two-key advisory locks taken on Idempotency-Keys. PostgreSQL keeps locks
+# with one bigint key, which other code takes, in a separate key space (pg_locks.objsubid
+# is 1 for those and 2 for two integer keys).
+_LOCK_CLASS = 0x1DE4
 
 
 async def idempotent(
@@ -48,6 +53,19 @@ async def idempotent(
     ).hexdigest()
     table = session.info["runtime"].metadata.tables["idempotency_keys"]
 
+    # One request per key at a time, until its transaction ends. Without the lock a second
+    # request would run its action too and fail on whatever the first one's action
+    # changed, such as a name it took. Two keys whose 32-bit hashes collide share a lock,
+    # so while both run one of them gets a needless 409.
+    claimed = (
+        await session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:lock_class, hashtext(:name))"),
+            {"lock_class": _LOCK_CLASS, "name": f"{scope} {key}"},
+        )
+    ).scalar()
+    if not claimed:
+        raise _in_progress(key)
+
     stored = (
         await session.execute(select(table).where(table.c.scope == scope, table.c.key == key))
     ).first()
@@ -75,5 +93,13 @@ async def idempotent(
             )
     except IntegrityError as exc:
         # A concurrent request with the same key won the race; this one must not commit.
-        raise Conflict(f"A request with Idempotency-Key {key!r} is already being processed") from exc
+        raise _in_progress(key) from exc
     return JSONResponse(body, status_code=status_code)
+
+
+def _in_progress(key: str) -> Conflict:
+    return Conflict(
+        f"A request with Idempotency-Key {key!r} is still in progress: retry after it has "
+        "finished to get its response",
+        headers={"Retry-After": "1"},
+    )

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from shared.text import disallowed_character
+
 CATEGORIES = (
     "Database",
     "Networking",
@@ -90,6 +92,8 @@ def check_name(name: str) -> list[ManifestError]:
         errors.append(ManifestError("name", "The product name is missing"))
     elif len(stripped) > MAX_NAME:
         errors.append(ManifestError("name", f"The product name has {len(stripped)} characters; the maximum is {MAX_NAME}"))
+    elif (found := disallowed_character(stripped)) is not None:
+        errors.append(ManifestError("name", f"The product name contains {found}, which is not allowed in names: remove it"))
     elif not slugify(stripped):
         errors.append(
             ManifestError("name", f"The product name {stripped!r} needs at least one letter or digit for its URL slug")
@@ -271,6 +275,10 @@ def check_tiers(tiers: list[dict[str, Any]], *, namespace: str) -> list[Manifest
         name = (tier.get("name") or "").strip()
         if not name:
             errors.append(ManifestError(f"{prefix}.name", "The tier name is missing"))
+        elif (found := disallowed_character(name)) is not None:
+            errors.append(
+                ManifestError(f"{prefix}.name", f"The tier name {name!r} contains {found}, which is not allowed in names: remove it")
+            )
         elif name.lower() in seen_names:
             errors.append(ManifestError(f"{prefix}.name", f"Two tiers are named {name!r}; tier names must be unique"))
         seen_names.add(name.lower())

@@ -55,7 +55,7 @@ def in_process_upstreams(apps: dict[str, Any], settings: GatewaySettings) -> Ups
         )
         for name, app in apps.items()
     }
-    return Upstreams(clients, max_body_bytes=settings.max_body_bytes)
+    return Upstreams(clients, max_body_bytes=settings.max_body_bytes, response_timeout=settings.read_timeout)
 
 
 def create_gateway(settings: GatewaySettings | None = None, upstreams: Upstreams | None = None) -> FastAPI:

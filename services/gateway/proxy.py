@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import quote, unquote
 
@@ -34,11 +35,27 @@ HOP_BY_HOP = frozenset(
 
 
 class Upstreams:
-    """An httpx client per service: pooled HTTP in distributed mode, ASGI in process otherwise."""
+    """An httpx client per service: pooled HTTP in distributed mode, ASGI in process otherwise.
 
-    def __init__(self, clients: dict[str, httpx.AsyncClient], *, max_body_bytes: int) -> None:
+    httpx's ASGI transport ignores the client's timeouts, so in-process clients get
+    `response_timeout`: the seconds a service may take to respond before `send` raises
+    `httpx.ReadTimeout`, as the HTTP clients' read timeout does.
+
+    NOTE: in process the timeout covers the whole response, body included, because the
+    ASGI transport returns only after the app has finished. A streamed export that takes
+    longer gets 504 there, where over HTTP only a gap between two chunks counts.
+    """
+
+    def __init__(
+        self,
+        clients: dict[str, httpx.AsyncClient],
+        *,
+        max_body_bytes: int,
+        response_timeout: float | None = None,
+    ) -> None:
         self.clients = clients
         self.max_body_bytes = max_body_bytes
+        self.response_timeout = response_timeout
 
     @property
     def names(self) -> list[str]:
@@ -50,21 +67,47 @@ class Upstreams:
         except KeyError:
             raise NotFound(f"No service named {service!r}; known services: {', '.join(self.names)}") from None
 
+    async def send(self, service: str, request: httpx.Request) -> httpx.Response:
+        """Send `request` to `service` and return the response, whose body the caller reads."""
+        sending = self.client(service).send(request, stream=True)
+        if self.response_timeout is None:
+            return await sending
+        try:
+            return await asyncio.wait_for(sending, self.response_timeout)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(
+                f"No response within {self.response_timeout} seconds", request=request
+            ) from exc
+
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
 
 
-def _limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    async def chunks() -> AsyncIterator[bytes]:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes")
-            yield chunk
+class LimitedBody:
+    """A request body streamed to the upstream, which raises `PayloadTooLarge` past `limit` bytes.
 
-    return chunks()
+    A chunked body declares no length, so the limit is only found while streaming. In the
+    all-in-one mode the service reads this stream itself and turns the error into its own
+    400 response, so `forward` also checks `exceeded` after the upstream has responded.
+    """
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.exceeded = False
+
+    def error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body exceeds the limit of {self.limit} bytes")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self.request.stream():
+            received += len(chunk)
+            if received > self.limit:
+                self.exceeded = True
+                raise self.error()
+            yield chunk
 
 
 def normalise_path(path: str) -> str:
@@ -99,10 +142,11 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
         )
 
     # The internal token authenticates services to each other; a client never sends it on.
+    # Services build error `instance` paths from X-Forwarded-Prefix, so only the gateway's counts.
     headers = [
         (k, v)
         for k, v in request.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-wharf-internal-token"
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-wharf-internal-token", "x-forwarded-prefix")
     ]
     headers += [
         ("x-request-id", request_id_var.get() or ""),
@@ -113,7 +157,7 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
     ]
     if request.client is not None:
         headers.append(("x-forwarded-for", request.client.host))
-    body = _limited_body(request, upstreams.max_body_bytes) if request.method not in ("GET", "HEAD") else None
+    body = LimitedBody(request, upstreams.max_body_bytes) if request.method not in ("GET", "HEAD") else None
 
     upstream_request = client.build_request(
         request.method,
@@ -123,13 +167,16 @@ async def forward(request: Request, upstreams: Upstreams, service: str, path: st
         content=body,
     )
     try:
-        response = await client.send(upstream_request, stream=True)
+        response = await upstreams.send(service, upstream_request)
     except httpx.TimeoutException as exc:
         log.warning("gateway.upstream.timeout", upstream=service, path=path, error=repr(exc))
         raise GatewayTimeout(f"The {service} service timed out before it sent a response") from exc
     except httpx.TransportError as exc:
         log.warning("gateway.upstream.unreachable", upstream=service, path=path, error=repr(exc))
         raise BadGateway(f"The {service} service is unreachable") from exc
+    if body is not None and body.exceeded:
+        await response.aclose()
+        raise body.error()
 
     response_headers = {
         k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")

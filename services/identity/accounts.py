@@ -39,6 +39,7 @@ async def create_user(
     username = names.check_username(username)
     email = names.normalise_email(email)
     names.check_password(password, username=username, email=email)
+    display_name = names.check_display_name(display_name)
     now = now_of(session)
 
     if (await session.execute(select(User.id).where(User.username == username))).first():
@@ -54,7 +55,7 @@ async def create_user(
         id=uuid.uuid4(),
         username=username,
         email=email,
-        display_name=display_name.strip(),
+        display_name=display_name,
         password_hash=await passwords_of(session).hash(password),
         email_verified_at=now if verified else None,
         created_at=now,
@@ -201,7 +202,7 @@ async def update_profile(
 ) -> User:
     user = await user_by_id(session, user_id)
     if display_name is not None:
-        user.display_name = display_name.strip()
+        user.display_name = names.check_display_name(display_name)
 
     if email is not None:
         email = names.normalise_email(email)

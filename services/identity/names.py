@@ -7,10 +7,12 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from shared.errors import InvalidValue
+from shared.text import disallowed_character
 
 # One path component of a Distribution repository name (lowercase letters and digits,
-# single separators), so a name can appear in `staging/<namespace>/<repository>`.
-_REGISTRY_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+# single separators), so a name can appear in `staging/<namespace>/<repository>`. It ends
+# in `\Z` because `$` also matches before a final newline.
+_REGISTRY_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 
 USERNAME_LENGTH = (3, 30)
 NAMESPACE_LENGTH = (2, 64)
@@ -42,6 +44,17 @@ def check_namespace(value: str) -> str:
     if value in RESERVED_NAMESPACES:
         raise InvalidValue(f"The namespace {value!r} is reserved: choose another", field="namespace")
     return value
+
+
+def check_display_name(value: str) -> str:
+    """Return a user's or organisation's display name without surrounding whitespace."""
+    found = disallowed_character(value)
+    if found is not None:
+        raise InvalidValue(
+            f"Invalid display_name: it contains {found}, which is not allowed in names: remove it",
+            field="display_name",
+        )
+    return value.strip()
 
 
 def normalise_email(value: str) -> str:

@@ -28,6 +28,7 @@ async def create_organisation(
     session: AsyncSession, principal: Principal, *, namespace: str, display_name: str
 ) -> Organisation:
     namespace = names.check_namespace(namespace)
+    display_name = names.check_display_name(display_name)
     now = now_of(session)
     taken = (await session.execute(select(Organisation.id).where(Organisation.namespace == namespace))).first()
     if taken:
@@ -36,7 +37,7 @@ async def create_organisation(
     organisation = Organisation(
         id=uuid.uuid4(),
         namespace=namespace,
-        display_name=display_name.strip(),
+        display_name=display_name,
         created_at=now,
         created_by=principal.user_id,
     )

@@ -242,3 +242,4 @@ class InternalUser(BaseModel):
     email: str
     display_name: str
     email_verified: bool
+    staff_roles: list[StaffRoleName]

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import SessionDep
-from shared.errors import BadRequest, ProblemError, Unauthorized, problem_responses
+from shared.errors import BadRequest, InvalidValue, PayloadTooLarge, ProblemError, Unauthorized, problem_responses
 from shared.events import emit
 from shared.events.schemas import ImagePulled, ImagePushed
 from services.licensing.models import PromotedImage, Product, RegistryEvent, Tier
@@ -80,21 +80,28 @@ class NotificationBatch(_Lenient):
     operation_id="licensing_registry_notifications",
     summary="Receive the registry's event notifications",
     status_code=204,
-    responses=problem_responses(400, 401, 415),
+    responses=problem_responses(400, 401, 413, 415, 422),
 )
 async def receive_notifications(request: Request, session: SessionDep) -> Response:
     runtime = request.app.state.runtime
-    _check_secret(request, runtime.settings.notifications_secret)
+    settings = runtime.settings
+    _check_secret(request, settings.notifications_secret)
 
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in (NOTIFICATIONS_CONTENT_TYPE, "application/json"):
         raise UnsupportedMediaType(
             f"Unsupported content type {content_type[:100]!r}: send {NOTIFICATIONS_CONTENT_TYPE}"
         )
+    body = await _read_body(request, settings.notifications_max_body_bytes)
     try:
-        batch = NotificationBatch.model_validate_json(await request.body())
+        batch = NotificationBatch.model_validate_json(body)
     except ValidationError as exc:
         raise BadRequest(f"Invalid notification envelope: {exc.errors()[:3]}") from None
+    if len(batch.events) > settings.notifications_max_events:
+        raise InvalidValue(
+            f"The notification has {len(batch.events)} events; the maximum is "
+            f"{settings.notifications_max_events} per request: send the rest in further requests"
+        )
 
     counted = 0
     for event in batch.events:
@@ -102,6 +109,19 @@ async def receive_notifications(request: Request, session: SessionDep) -> Respon
             counted += 1
     log.info("licensing.notifications.received", events=len(batch.events), counted=counted)
     return Response(status_code=204)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Return the request body, raising `PayloadTooLarge` as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The notification of {declared} bytes exceeds the limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The notification exceeds the limit of {limit} bytes")
+    return bytes(body)
 
 
 def _check_secret(request: Request, expected: str) -> None:

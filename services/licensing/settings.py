@@ -44,6 +44,12 @@ class LicensingSettings(ServiceSettings):
     # in the `Authorization: Bearer <secret>` header.
     notifications_url: str = "http://127.0.0.1:8080/api/licensing/registry/notifications"
     notifications_secret: str = DEVELOPMENT_NOTIFICATIONS_SECRET
+    # Limits of one notification request, in events and in bytes. A request from
+    # Distribution carries what the registry wrote to its queue at once, not a backlog:
+    # the 2.x event queue posts each write as its own request (notifications/sinks.go),
+    # and the 3.x HTTP sink posts one event per request (notifications/http.go).
+    notifications_max_events: int = 100
+    notifications_max_body_bytes: int = 1024 * 1024
 
     # The account other services (scanning) log in with, with the platform's internal
     # token as its password; it may pull from staging and store repositories.

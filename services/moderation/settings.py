@@ -19,3 +19,5 @@ class ModerationSettings(ServiceSettings):
     scheduler_batch_size: int = Field(default=100, ge=1)
     # Run the SLA scheduler in this process; turn off on replicas that only serve the API.
     scheduler_enabled: bool = True
+    # Seconds to wait for identity when checking that an assignee is a reviewer.
+    identity_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -283,15 +283,23 @@ async def _requeue(runtime, claimed: ClaimedScan, error: Exception) -> None:
 
 
 async def _fail_crashed(runtime, claimed: ClaimedScan, error: Exception) -> None:
+    """Record a crashed scan as failed and delete its upload, as a failed scan does.
+
+    A scan that another worker has taken over keeps its upload, and so does one whose
+    failure was not recorded, because a later pass retries it.
+    """
     try:
         async with runtime.sessionmaker() as session, session.begin():
             scan = await session.get(Scan, claimed.id, with_for_update=True)
-            if scan is not None and scan.status == ScanStatus.RUNNING:
-                await fail_scan(
-                    session, scan, code="internal-error", reason=f"the scanner failed: {error!r}"
-                )
+            if scan is None or scan.status != ScanStatus.RUNNING:
+                return
+            await fail_scan(
+                session, scan, code="internal-error", reason=f"the scanner failed: {error!r}"
+            )
     except Exception as second:  # noqa: BLE001 - the lease lets a later pass retry it
         log.warning("scan_fail_not_recorded", scan_id=str(claimed.id), error=repr(second))
+        return
+    _delete_upload(claimed.archive_path)
 
 
 async def store_results(session: AsyncSession, scan: Scan, results: list[ImageScan]) -> None:
@@ -423,6 +431,8 @@ def _repository(reference: str) -> str:
 
 
 def _component_row(image_id: uuid.UUID, component: Component) -> ScannedComponent:
+    # NOTE: a name longer than its column (300 characters) or a version longer than 200,
+    # read from a package database in the image, fails the whole scan as internal-error.
     return ScannedComponent(
         image_id=image_id,
         ecosystem=str(component.ecosystem),

@@ -6,8 +6,9 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
 
 from services.audit.models import activity, chain_head
 from shared.clock import FrozenClock
@@ -255,3 +256,44 @@ async def test_chain_head_follows_last_row():
         assert head.seq == 3
         assert head.hash == last.hash
         assert count == 3
+
+
+async def test_verification_reads_one_snapshot():
+    clock = FrozenClock(at("2025-03-10T12:00:00"))
+    async with audit_service(clock=clock) as (service, transport, issuer):
+        for _ in range(3):
+            await deliver(transport, "catalog.product.unlisted", sample_data("catalog.product.unlisted"), occurred_at=clock.now())
+        appended = []
+
+        # Append a row, committed by the audit consumer, after verification has read the
+        # rows and before it reads the chain head; the append's own read of the head is
+        # the one with FOR UPDATE.
+        def append_before_head_read(connection, cursor, statement, parameters, context, executemany):
+            if appended or "FROM chain_head" not in statement or "FOR UPDATE" in statement:
+                return
+            appended.append(
+                await_only(
+                    deliver(
+                        transport,
+                        "catalog.product.unlisted",
+                        sample_data("catalog.product.unlisted"),
+                        occurred_at=clock.now(),
+                    )
+                )
+            )
+
+        engine = service.runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", append_before_head_read)
+        try:
+            during = await _verify(service, issuer)
+        finally:
+            event.remove(engine, "before_cursor_execute", append_before_head_read)
+        after = await _verify(service, issuer)
+
+        assert len(appended) == 1
+        assert len(await _rows(service)) == 4
+        assert during["first_broken"] is None
+        assert during["valid"] is True
+        assert during["last_seq"] == 3
+        assert after["valid"] is True
+        assert after["last_seq"] == 4

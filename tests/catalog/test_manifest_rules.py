@@ -152,6 +152,17 @@ def test_tier_names_unique():
     assert errors["tiers.1.name"] == ["Two tiers are named 'free'; tier names must be unique"]
 
 
+def test_tier_name_bidi_rejected():
+    manifest = with_change("tiers.0.name", "Free\u2066")
+
+    errors = errors_of(manifest)
+
+    assert errors["tiers.0.name"] == [
+        "The tier name 'Free\\u2066' contains the bidirectional formatting character U+2066 "
+        "(LEFT-TO-RIGHT ISOLATE), which is not allowed in names: remove it"
+    ]
+
+
 def test_too_many_tiers():
     manifest = complete_manifest()
     manifest["tiers"] = [manifest["tiers"][0] | {"name": f"Tier {i}"} for i in range(11)]
@@ -184,6 +195,15 @@ def test_support_without_offer_needs_only_link():
         ("", "The product name is missing"),
         ("x" * 101, "The product name has 101 characters; the maximum is 100"),
         ("!!!", "The product name '!!!' needs at least one letter or digit for its URL slug"),
+        (
+            "Fast DB\u202e",
+            "The product name contains the bidirectional formatting character U+202E "
+            "(RIGHT-TO-LEFT OVERRIDE), which is not allowed in names: remove it",
+        ),
+        (
+            "Fast\u0000DB",
+            "The product name contains the control character U+0000, which is not allowed in names: remove it",
+        ),
     ],
 )
 def test_name_rule(name, message):
@@ -211,6 +231,20 @@ async def test_create_rejects_long_short_description(publisher):
         {"field": "short_description", "message": "The short description has 150 characters; the maximum is 140"}
     ]
     assert "The short description has 150 characters" in response.json()["detail"]
+
+
+async def test_create_rejects_bidi_in_names(publisher):
+    body = {"name": "Fast\u202eDB", **await publisher.manifest()}
+    body["tiers"][0]["name"] = "Free\u200e"
+
+    response = await publisher.service.client.post(
+        f"/organisations/{publisher.organisation_id}/products", json=body, headers=publisher.headers
+    )
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["name", "tiers.0.name"]
+    assert "U+202E" in response.json()["detail"]
+    assert "U+200E (LEFT-TO-RIGHT MARK)" in response.json()["errors"][1]["message"]
 
 
 async def test_create_rejects_duplicate_name(publisher):

@@ -64,6 +64,7 @@ async def test_sign_up_invalid_values_rejected(identity):
         ({"username": "Upper"}, "username"),
         ({"username": "a"}, "username"),
         ({"username": "bad--"}, "username"),
+        ({"username": "dave\n"}, "username"),
         ({"email": "not-an-address"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "dave-name", "username": "dave-name"}, "password"),
@@ -75,6 +76,43 @@ async def test_sign_up_invalid_values_rejected(identity):
         assert response.status_code == 422, override
         assert response.json()["field"] == field, override
         assert body["password"] not in response.text, override
+
+
+DISALLOWED_IN_NAMES = [
+    ("Mallory\u202egpj.exe", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("\u2066Mallory\u2069", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+    ("Mallory\u200f", "U+200F (RIGHT-TO-LEFT MARK)"),
+    ("Mal\u0007lory", "U+0007"),
+    ("Mal\nlory", "U+000A"),
+    ("Mal\u0085lory", "U+0085"),
+]
+
+
+async def test_sign_up_display_name_controls_rejected(identity):
+    for display_name, code_point in DISALLOWED_IN_NAMES:
+        body = {"email": "mallory@example.com", "username": "mallory", "password": "mallory-password-1"}
+        response = await identity.client.post("/users", json={**body, "display_name": display_name})
+
+        assert response.status_code == 422, display_name
+        assert response.json()["field"] == "display_name", display_name
+        assert "Invalid display_name" in response.json()["detail"], display_name
+        assert code_point in response.json()["detail"], display_name
+    registered = [event["username"] for event in await identity.events("identity.user.registered")]
+    assert "mallory" not in registered
+
+
+async def test_profile_display_name_bidi_rejected(identity):
+    session = await identity.verified_user("oscar")
+
+    response = await identity.client.patch(
+        "/users/me", json={"display_name": "Oscar\u202eadmin"}, headers=bearer(session)
+    )
+    me = await identity.client.get("/users/me", headers=bearer(session))
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "display_name"
+    assert "U+202E" in response.json()["detail"]
+    assert me.json()["display_name"] == "Oscar"
 
 
 async def test_verification_link_expires(identity):
@@ -184,6 +222,13 @@ async def test_internal_user_lookup_returns_email(identity):
         f"/internal/users/{session['user']['id']}", headers={"X-Wharf-Internal-Token": "development-internal-token"}
     )
 
+    admin = await identity.admin()
+    staff = await identity.client.get(
+        f"/internal/users/{admin['user']['id']}", headers={"X-Wharf-Internal-Token": "development-internal-token"}
+    )
+
     assert response.status_code == 200
     assert response.json()["email"] == "jack@example.com"
     assert response.json()["email_verified"] is True
+    assert response.json()["staff_roles"] == []
+    assert staff.json()["staff_roles"] == ["admin"]

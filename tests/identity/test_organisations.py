@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlalchemy import text
 
 from tests.identity.conftest import bearer, token_of
 
@@ -55,10 +58,36 @@ async def test_namespace_unique_and_valid(identity):
     reserved = await identity.client.post(
         "/organisations", json={"namespace": "store", "display_name": "T"}, headers=bearer(owner)
     )
+    newline = await identity.client.post(
+        "/organisations", json={"namespace": "newline\n", "display_name": "T"}, headers=bearer(owner)
+    )
 
     assert duplicate.status_code == 409
     assert invalid.status_code == 422
+    assert newline.status_code == 422
+    assert newline.json()["field"] == "namespace"
     assert reserved.status_code == 422
+
+
+async def test_organisation_display_name_bidi_rejected(identity):
+    owner = await identity.verified_user("ivan")
+    org = await create_org(identity, owner)
+
+    created = await identity.client.post(
+        "/organisations", json={"namespace": "ivanco", "display_name": "Ivan\u2067Co"}, headers=bearer(owner)
+    )
+    renamed = await identity.client.patch(
+        f"/organisations/{org['id']}", json={"display_name": "Acme\u202e"}, headers=bearer(owner)
+    )
+    unchanged = await identity.client.get(f"/organisations/{org['id']}", headers=bearer(owner))
+
+    assert created.status_code == 422
+    assert created.json()["field"] == "display_name"
+    assert "U+2067 (RIGHT-TO-LEFT ISOLATE)" in created.json()["detail"]
+    assert renamed.status_code == 422
+    assert renamed.json()["field"] == "display_name"
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE)" in renamed.json()["detail"]
+    assert unchanged.json()["display_name"] == "Acme"
 
 
 async def test_create_organisation_idempotent(identity):
@@ -73,6 +102,53 @@ async def test_create_organisation_idempotent(identity):
     assert second.status_code == 201
     assert second.json()["id"] == first.json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
+
+
+async def _wait_for_lock_wait(engine, timeout: float = 10.0) -> None:
+    """Wait until a session of this database waits for a lock."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        # A new connection each time, because a transaction reads pg_stat_activity once.
+        async with engine.connect() as probe:
+            if (await probe.execute(query)).scalar():
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no session waited for a lock within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_concurrent_idempotent_create_409(identity):
+    owner = await identity.verified_user("quinn")
+    headers = {**bearer(owner), "Idempotency-Key": "org-concurrent"}
+    body = {"namespace": "quinnco", "display_name": "Quinn"}
+
+    async with identity.runtime.engine.connect() as blocker:
+        # A SHARE lock blocks inserts, so the first request waits inside its action.
+        await blocker.execute(text("LOCK TABLE organisations IN SHARE MODE"))
+        first_task = asyncio.create_task(identity.client.post("/organisations", json=body, headers=headers))
+        try:
+            await _wait_for_lock_wait(identity.runtime.engine)
+            second = await asyncio.wait_for(
+                identity.client.post("/organisations", json=body, headers=headers), timeout=10
+            )
+        finally:
+            await blocker.rollback()
+    first = await first_task
+    third = await identity.client.post("/organisations", json=body, headers=headers)
+
+    assert second.status_code == 409
+    assert second.json()["detail"] == (
+        "A request with Idempotency-Key 'org-concurrent' is still in progress: retry after it "
+        "has finished to get its response"
+    )
+    assert second.headers["Retry-After"] == "1"
+    assert first.status_code == 201, first.text
+    assert third.status_code == 201
+    assert third.headers["Idempotent-Replayed"] == "true"
+    assert third.json()["id"] == first.json()["id"]
 
 
 async def test_invitation_accepted_adds_member(identity):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -182,3 +183,42 @@ async def test_notification_other_media_type_rejected(stack):
     assert response.status_code == 415
 
 
+
+
+async def test_notification_too_many_events_rejected(stack):
+    repository = f"store/acme/flood-{uuid.uuid4().hex[:6]}"
+    events = [_notification(repository, str(uuid.uuid4()))["events"][0] for _ in range(101)]
+
+    response = await stack.service.client.post(
+        "/registry/notifications",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {NOTIFICATIONS_SECRET}", "Content-Type": EVENTS_CONTENT_TYPE},
+    )
+    pulls = await _pulls_of(stack, repository)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "101 events; the maximum is 100 per request" in response.json()["detail"]
+    assert pulls == []
+
+
+async def test_notification_body_over_limit_rejected(stack):
+    repository = f"store/acme/large-{uuid.uuid4().hex[:6]}"
+    body = _notification(repository, str(uuid.uuid4()))
+    body["events"][0]["padding"] = "x" * (1024 * 1024)
+    encoded = json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {NOTIFICATIONS_SECRET}", "Content-Type": EVENTS_CONTENT_TYPE}
+
+    async def chunks():
+        for start in range(0, len(encoded), 65536):
+            yield encoded[start : start + 65536]
+
+    declared = await stack.service.client.post("/registry/notifications", content=encoded, headers=headers)
+    chunked = await stack.service.client.post("/registry/notifications", content=chunks(), headers=headers)
+    pulls = await _pulls_of(stack, repository)
+
+    assert declared.status_code == 413
+    assert "exceeds the limit of 1048576 bytes" in declared.json()["detail"]
+    assert chunked.status_code == 413
+    assert chunked.json()["detail"] == "The notification exceeds the limit of 1048576 bytes"
+    assert pulls == []

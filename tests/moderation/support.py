@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.identity import accounts, staff
 from shared.clock import FrozenClock
 from shared.events.envelope import new_envelope
 from shared.events.schemas import dump_data, schema_for
@@ -17,6 +18,22 @@ from tests.support.tokens import TestUser, TokenIssuer
 
 REVIEWER = TestUser(username="reviewer", staff=("reviewer",))
 SECURITY = TestUser(username="security", staff=("security",))
+
+
+async def identity_user(identity: RunningService, username: str, *staff_roles: str) -> TestUser:
+    """Create a verified account in identity with these staff roles, as a token holder."""
+    async with identity.runtime.sessionmaker() as session, session.begin():
+        user = await accounts.create_user(
+            session,
+            email=f"{username}@example.com",
+            username=username,
+            password=f"{username}-password-1",
+            display_name=username.title(),
+            verified=True,
+        )
+        for role in staff_roles:
+            await staff.grant(session, user.id, role, actor_id=None)
+    return TestUser(user_id=user.id, username=username, staff=staff_roles)
 
 
 def digest(label: str) -> str:

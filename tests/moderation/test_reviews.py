@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from tests.moderation.support import REVIEWER, SECURITY, Product, digest, finding
+import httpx
+
+from tests.moderation.support import REVIEWER, SECURITY, Product, digest, finding, identity_user
+from tests.support.ports import free_port
 
 
 async def test_back_and_forth_until_approval(stage, publisher):
@@ -256,7 +259,8 @@ async def test_decisions_need_reviewer_role(stage, product):
     assert response.status_code == 403
 
 
-async def test_queue_filters(stage, publisher):
+async def test_queue_filters(stage, publisher, identity):
+    reviewer = await identity_user(identity, "queue-reviewer", "reviewer")
     clean = Product(publisher=publisher, slug="clean")
     critical = Product(publisher=publisher, slug="critical")
     plugin = Product(publisher=publisher, slug="plugin", product_type="plugin")
@@ -268,12 +272,12 @@ async def test_queue_filters(stage, publisher):
     await stage.scan(critical, versions["critical"], 0, digest("queue-critical"), [finding("CVE-2024-0005", "critical")])
     case_id = (await stage.case_of(clean))["id"]
     assigned = await stage.client.put(
-        f"/cases/{case_id}/assignee", json={"reviewer_id": str(REVIEWER.user_id)}, headers=stage.headers(REVIEWER)
+        f"/cases/{case_id}/assignee", json={"reviewer_id": str(reviewer.user_id)}, headers=stage.headers(REVIEWER)
     )
-    assert assigned.status_code == 200
+    assert assigned.status_code == 200, assigned.text
 
     async def slugs(**params) -> list[str]:
-        response = await stage.client.get("/cases", params=params, headers=stage.headers(REVIEWER))
+        response = await stage.client.get("/cases", params=params, headers=stage.headers(reviewer))
         assert response.status_code == 200, response.text
         return [case["slug"] for case in response.json()["items"]]
 
@@ -284,6 +288,57 @@ async def test_queue_filters(stage, publisher):
     assert await slugs(assignee="me") == ["clean"]
     assert await slugs(assignee="none") == ["critical", "plugin"]
     assert await slugs(limit=2) == ["clean", "critical"]
+
+
+async def test_assignee_must_be_reviewer(stage, product, identity):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    case_id = (await stage.case_of(product))["id"]
+    reviewer = await identity_user(identity, "rita", "reviewer")
+    admin = await identity_user(identity, "adam", "admin")
+    security = await identity_user(identity, "sam", "security")
+    customer = await identity_user(identity, "carl")
+
+    async def assign(reviewer_id) -> httpx.Response:
+        return await stage.client.put(
+            f"/cases/{case_id}/assignee", json={"reviewer_id": reviewer_id}, headers=stage.headers(REVIEWER)
+        )
+
+    to_reviewer = await assign(str(reviewer.user_id))
+    to_admin = await assign(str(admin.user_id))
+    to_security = await assign(str(security.user_id))
+    to_customer = await assign(str(customer.user_id))
+    to_unknown = await assign(str(uuid.uuid4()))
+    unassigned = await assign(None)
+
+    assert to_reviewer.status_code == 200, to_reviewer.text
+    assert to_reviewer.json()["assignee_id"] == str(reviewer.user_id)
+    assert to_admin.status_code == 200, to_admin.text
+    assert to_security.status_code == 422
+    assert to_security.json()["field"] == "reviewer_id"
+    assert "staff roles: security" in to_security.json()["detail"]
+    assert to_customer.status_code == 422
+    assert "does not have the staff role reviewer (staff roles: none)" in to_customer.json()["detail"]
+    assert to_unknown.status_code == 422
+    assert "not found" in to_unknown.json()["detail"]
+    assert unassigned.status_code == 200
+    assert unassigned.json()["assignee_id"] is None
+
+
+async def test_assignee_check_identity_down_503(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    case_id = (await stage.case_of(product))["id"]
+    stage.runtime.platform.identity_url = f"http://127.0.0.1:{free_port()}"
+
+    response = await stage.client.put(
+        f"/cases/{case_id}/assignee", json={"reviewer_id": str(uuid.uuid4())}, headers=stage.headers(REVIEWER)
+    )
+    case = await stage.case_of(product)
+
+    assert response.status_code == 503
+    assert "identity service did not respond" in response.json()["detail"]
+    assert case["assignee_id"] is None
 
 
 async def test_retried_approval_replays_response(stage, product):

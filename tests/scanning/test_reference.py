@@ -43,6 +43,12 @@ def test_reference_parsed(text, registry, repository, tag, digest):
         ("user@evil.test/a/b", "invalid digest"),
         ("library/nginx:1", "names no registry host"),
         ("127.0.0.1:5000/a/../b:1", "invalid repository"),
+        ("127.0.0.1:5000/a/b:1.0\n", "invalid tag"),
+        ("127.0.0.1:5000/a/b:t\u00e4g", "invalid tag"),
+        ("127.0.0.1:5000/a/b:\u0661", "invalid tag"),
+        (f"127.0.0.1:5000/a/b@{DIGEST}\n", "invalid digest"),
+        (f"127.0.0.1:5000/a/b\n@{DIGEST}", "invalid repository"),
+        ("127.0.0.1:5000\n/a/b:1", "invalid registry host"),
     ],
 )
 def test_reference_rejected(text, message):

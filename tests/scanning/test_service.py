@@ -432,6 +432,36 @@ async def test_uploaded_archive_scanned_and_deleted(service, tokens, editor, tmp
     assert list((Path(service.runtime.settings.storage_dir) / "uploads").iterdir()) == []
 
 
+async def test_crashed_archive_scan_deletes_upload(service, tokens, editor, tmp_path):
+    from tests.scanning.test_archive import oci_layout_members, write_tar
+    from tests.scanning.layerkit import digest_of, gzipped
+
+    # The name is longer than the component table's 300-character column, so storing the
+    # inventory raises a database error: the scanner's crash path, not its failure path.
+    name = "a" * 400
+    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", f"P:{name}\nV:1.0-r0\nA:x86_64\no:{name}\n\n"))
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {"User": "app"},
+        "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},
+        "history": [{"created_by": "ADD rootfs.tar /"}],
+    }).encode()
+    archive = write_tar(tmp_path / "crash.tar", oci_layout_members(gzipped(layer), config))
+    headers = tokens.headers(editor)
+
+    created = await service.client.post(
+        "/scans/archive",
+        data={"organisation_id": str(ACME)},
+        files={"file": ("crash.tar", archive.read_bytes(), "application/x-tar")},
+        headers=headers,
+    )
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+
+    assert created.status_code == 202, created.text
+    assert scan["status"] == "failed", scan
+    assert scan["failure"]["code"] == "internal-error"
+    assert list((Path(service.runtime.settings.storage_dir) / "uploads").iterdir()) == []
+
+
 async def test_upload_for_other_organisation_not_found(service, tokens, editor):
     response = await service.client.post(
         "/scans/archive",

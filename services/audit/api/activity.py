@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.audit.chain import verify_range
@@ -27,6 +28,19 @@ from shared.errors import InvalidValue, problem_responses
 from shared.pagination import Page, check_limit, finish_page, paginate
 
 router = APIRouter(prefix="/activity", tags=["activity"])
+
+
+async def snapshot_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Give a session in a read-only REPEATABLE READ transaction, so every statement reads one snapshot.
+
+    Verification reads the rows, their anchor and the chain head in separate statements.
+    Under READ COMMITTED a row appended between two of them reads as a broken link.
+    """
+    async with request.app.state.runtime.sessionmaker() as session:
+        await session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+        yield session
 
 EXPORT_COLUMNS = [
     "seq",
@@ -198,7 +212,7 @@ async def export_activity(
     responses=problem_responses(401, 403, 422),
 )
 async def verify_chain(
-    session: SessionDep,
+    session: Annotated[AsyncSession, Depends(snapshot_session)],
     principal: CurrentPrincipal,
     recorded_from: AwareDatetime | None = Query(default=None, description="Inclusive; the start of the log if empty"),
     recorded_to: AwareDatetime | None = Query(default=None, description="Exclusive; the end of the log if empty"),

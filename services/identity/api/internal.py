@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from services.identity import credentials
+from services.identity.access_tokens import staff_roles_of
 from services.identity.schemas import CredentialCheck, CredentialResult, InternalUser
 from services.identity.users import user_by_id
 from shared.auth import InternalCaller
@@ -32,7 +33,7 @@ async def check_credentials(body: CredentialCheck, session: SessionDep) -> Crede
 @router.get(
     "/users/{user_id}",
     operation_id="identity_internal_get_user",
-    summary="A user's contact details, for services that send email",
+    summary="A user's contact details and current staff roles, for other services",
     responses=problem_responses(404),
 )
 async def get_user(user_id: uuid.UUID, session: SessionDep) -> InternalUser:
@@ -43,4 +44,5 @@ async def get_user(user_id: uuid.UUID, session: SessionDep) -> InternalUser:
         email=user.email,
         display_name=user.display_name,
         email_verified=user.email_verified_at is not None,
+        staff_roles=await staff_roles_of(session, user.id),
     )

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from services.identity import invitations, organisations
+from services.identity import invitations, names, organisations
 from services.identity.models import Invitation, Membership, Organisation
 from services.identity.runtime import now_of
 from services.identity.schemas import (
@@ -123,13 +123,13 @@ async def get_organisation(
     "/organisations/{organisation_id}",
     operation_id="identity_update_organisation",
     summary="Change the display name (owners only; the namespace is permanent)",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def update_organisation(
     organisation_id: uuid.UUID, body: OrganisationUpdate, principal: CurrentPrincipal, session: SessionDep
 ) -> OrganisationOut:
     organisation, role = await organisations.authorise(session, principal, organisation_id, OrgRole.OWNER)
-    organisation.display_name = body.display_name.strip()
+    organisation.display_name = names.check_display_name(body.display_name)
     await session.flush()
     return organisation_out(organisation, role)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Integer, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.moderation import findings, reviews, sla
+from services.moderation import findings, reviews, sla, staff
 from services.moderation.access import readable_organisations, require_publisher_editor, require_reader
 from services.moderation.models import Comment, Finding, ReviewCase, Scan
 from services.moderation.schemas import (
@@ -251,14 +251,14 @@ async def reject(case_id: uuid.UUID, body: RejectIn, request: Request, session: 
     "/{case_id}/assignee",
     operation_id="moderation_assign_case",
     summary="Assign the case to a reviewer, or unassign it with a null reviewer_id",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def assign_case(
-    case_id: uuid.UUID, body: AssignmentIn, session: SessionDep, principal: CurrentPrincipal
+    case_id: uuid.UUID, body: AssignmentIn, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> CaseSummary:
     require_staff(principal, "reviewer")
-    # NOTE: the reviewer id is not checked against identity's staff list; moderation has
-    # no read model of staff roles.
+    if body.reviewer_id is not None:
+        await staff.require_reviewer(request.app.state.runtime, body.reviewer_id)
     case = await reviews.assign(session, case_id, body.reviewer_id)
     return CaseSummary.model_validate(case)
 

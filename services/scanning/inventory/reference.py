@@ -12,15 +12,18 @@ from dataclasses import dataclass
 
 from services.scanning.inventory.errors import ReferenceRejected
 
-# Grammar from Distribution's reference package (reference/regexp.go, v2.8).
+# Grammar from Distribution's reference package (reference/regexp.go, v2.8). `\Z` ends the
+# text where `$` would also match before a final newline, and re.ASCII keeps `\w` to
+# [A-Za-z0-9_], as in Go's regexp.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_REPOSITORY = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z", re.ASCII)
 _HOST = re.compile(
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
-    r"(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$"
+    r"(?::[0-9]{1,5})?\Z|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?\Z",
+    re.ASCII,
 )
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}\Z", re.ASCII)
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}\Z|^sha512:[a-f0-9]{128}\Z", re.ASCII)
 MAX_REFERENCE_LENGTH = 512
 
 
