@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from urllib.parse import urlparse
 
 from sqlalchemy import text
 
@@ -298,3 +299,22 @@ async def test_members_listed_in_pages(identity):
     assert [m["username"] for m in first.json()["items"]] == ["mona", "nate"]
     assert [m["username"] for m in second.json()["items"]] == ["opal"]
     assert second.json()["next_cursor"] is None
+
+
+async def test_invitation_link_opens_the_web_page(identity):
+    owner = await identity.verified_user("ines")
+    org = await create_org(identity, owner, namespace="inesco")
+    await identity.client.post(
+        f"/organisations/{org['id']}/invitations",
+        json={"email": "joan@example.com", "role": "editor"},
+        headers=bearer(owner),
+    )
+    link = (await identity.events("identity.invitation.created"))[-1]["link"]
+    parsed = urlparse(link)
+
+    # The email's link is a GET on the API path; the browser lands on the web page.
+    response = await identity.client.get(parsed.path.removeprefix("/api/identity"))
+
+    assert parsed.path.startswith("/api/identity/invitations/")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/invitations/{token_of(link)}"

@@ -24,6 +24,7 @@ PUBLIC = {
     ("POST", "/password/reset-request"),
     ("POST", "/password/reset"),
     ("GET", "/password/reset"),
+    ("GET", "/invitations/{token}/accept"),
     ("POST", "/sessions"),
     ("POST", "/sessions/refresh"),
     ("POST", "/sessions/logout"),

@@ -11,6 +11,7 @@ import { MembersPage } from "./pages/publisher/Members";
 import { ScanPage, ScansPage } from "./pages/publisher/Scans";
 import { SlaCasesPage } from "./pages/publisher/SlaCases";
 import { WebhooksPage } from "./pages/publisher/Webhooks";
+import { InvitationPage } from "./pages/account/Invitation";
 import { LicencesPage } from "./pages/account/Licences";
 import { NotificationsPage } from "./pages/account/Notifications";
 import { ResetPasswordPage } from "./pages/account/PasswordReset";
@@ -46,6 +47,7 @@ export function App() {
             <Route path="login" element={<LoginPage />} />
             <Route path="verify" element={<VerifyEmailPage />} />
             <Route path="reset-password" element={<ResetPasswordPage />} />
+            <Route path="invitations/:token" element={<InvitationPage />} />
             <Route path="account" element={signedIn(<AccountPage />)} />
             <Route path="account/purchases" element={signedIn(<PurchasesPage />)} />
             <Route path="account/licences" element={signedIn(<LicencesPage />)} />

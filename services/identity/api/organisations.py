@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import RedirectResponse
 
 from services.identity import invitations, names, organisations
 from services.identity.models import Invitation, Membership, Organisation
@@ -255,6 +257,25 @@ async def revoke_invitation(
 ) -> Response:
     await invitations.revoke(session, principal, organisation_id, invitation_id)
     return Response(status_code=204)
+
+
+# The web front end's page that shows an invitation and accepts it for the signed-in
+# user. The gateway serves it on the same origin as the API, so a host-relative path works.
+INVITATION_PAGE = "/invitations"
+
+
+@router.get(
+    "/invitations/{token}/accept",
+    status_code=303,
+    response_class=RedirectResponse,
+    operation_id="identity_open_invitation_link",
+    summary="Follow an invitation link from an email: redirects to the web page that accepts it",
+    responses={303: {"description": "Redirect to the web page, with the token in its path"}},
+)
+async def open_invitation_link(token: str = Path(min_length=1, max_length=2000)) -> RedirectResponse:
+    # Accepting needs the invited account signed in, which only the web page can arrange;
+    # the token is checked when the page posts it.
+    return RedirectResponse(f"{INVITATION_PAGE}/{quote(token, safe='')}", status_code=303)
 
 
 @router.post(

@@ -920,7 +920,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Follow an invitation link from an email: redirects to the web page that accepts it */
+        get: operations["identity_open_invitation_link"];
         put?: never;
         /** Join an organisation with an invitation sent to the caller's verified email address */
         post: operations["identity_accept_invitation"];
@@ -10614,6 +10615,56 @@ export interface operations {
                         [key: string]: string;
                     };
                 };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    identity_open_invitation_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the web page, with the token in its path */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Problem */
             422: {

@@ -77,6 +77,11 @@ export function VerifyEmailPage() {
   return <ErrorBanner message={state} />;
 }
 
+/** Return `path` when it is a path on this site, so a crafted `next` cannot send the user elsewhere. */
+export function localPath(path: string | null): string | null {
+  return path && path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") ? path : null;
+}
+
 export function LoginPage() {
   const { login } = useSession();
   const navigate = useNavigate();
@@ -92,7 +97,7 @@ export function LoginPage() {
     const failure = await login(username, password);
     setBusy(false);
     if (failure) setError(failure);
-    else navigate(params.get("next") ?? "/account");
+    else navigate(localPath(params.get("next")) ?? "/account");
   };
 
   return (
