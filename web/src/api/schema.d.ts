@@ -3546,6 +3546,8 @@ export interface components {
             email: string;
             /** Email Verified */
             email_verified: boolean;
+            /** Staff Roles */
+            staff_roles: ("reviewer" | "security" | "admin")[];
             /**
              * User Id
              * Format: uuid
@@ -13804,6 +13806,21 @@ export interface operations {
                 };
             };
             /** @description Problem */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -14400,6 +14417,21 @@ export interface operations {
             };
             /** @description Problem */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
