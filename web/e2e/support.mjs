@@ -1,8 +1,10 @@
-// Helpers of the browser journey: the browser, steps and checks, accounts, the store's API
-// for checks of state, and the Python harness for what a browser cannot do (skopeo, feeds).
+// Helpers of the browser journey: the browser, steps and checks, accessibility checks,
+// accounts, the store's API for checks of state, and the Python harness for what a browser
+// cannot do (skopeo, feeds).
 import { chromium } from "playwright-core";
 import { execFile } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -91,12 +93,53 @@ export async function eventually(probe, description, { timeout = 60_000, interva
   }
 }
 
+// Accessibility checks with axe-core.
+
+const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// The WCAG 2.0 and 2.1 rules of levels A and AA. axe's best-practice rules are not run.
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const BLOCKING_IMPACTS = new Set(["serious", "critical"]);
+// Elements shown per violation in the log. The JSON file lists every element.
+const TARGETS_SHOWN = 3;
+const accessibilityFailures = [];
+
+/**
+ * Run axe-core on the page as it is now and write its full results to `axe-NAME.json` in
+ * the artifacts folder. Violations of impact serious or critical are logged and recorded
+ * for `accessibilityFailureSummary`, so the journey goes on and one run reports every page.
+ */
+export async function checkAccessibility(page, name) {
+  const start = Date.now();
+  // A full page load drops the script, and a client-side navigation keeps it.
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axeScript });
+  const results = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags } }), AXE_TAGS);
+  writeFileSync(join(artifacts, `axe-${name}.json`), JSON.stringify(results, null, 2));
+
+  const blocking = results.violations.filter((violation) => BLOCKING_IMPACTS.has(violation.impact));
+  const seconds = ((Date.now() - start) / 1000).toFixed(1);
+  console.log(`         axe on ${name} (${seconds} s): ${results.violations.length} violations, ${blocking.length} serious or critical`);
+  for (const violation of blocking) {
+    const targets = violation.nodes.slice(0, TARGETS_SHOWN).map((node) => node.target.join(" "));
+    const more = violation.nodes.length > TARGETS_SHOWN ? ` and ${violation.nodes.length - TARGETS_SHOWN} more` : "";
+    console.log(`           ${violation.id} (${violation.impact}): ${violation.help}: ${targets.join(", ")}${more}`);
+    accessibilityFailures.push(`${name}: ${violation.id}`);
+  }
+}
+
+/** Return a sentence listing the serious and critical violations found so far, or null when there are none. */
+export function accessibilityFailureSummary() {
+  if (accessibilityFailures.length === 0) return null;
+  return `axe found serious or critical WCAG 2.1 AA violations (page: rule): ${accessibilityFailures.join(", ")}; see axe-*.json in ${artifacts}`;
+}
+
 // Accounts in the browser.
 
-export async function signIn(page, account) {
+/** Sign in on the sign-in page. With `accessibilityCheck`, run axe on the filled form under that name first. */
+export async function signIn(page, account, { accessibilityCheck } = {}) {
   await page.goto(`${base}/login`);
   await page.getByLabel("Username").fill(account.username);
   await page.getByLabel("Password").fill(account.password);
+  if (accessibilityCheck) await checkAccessibility(page, accessibilityCheck);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Your account" }).waitFor();
 }

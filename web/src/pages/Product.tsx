@@ -198,7 +198,8 @@ export function ProductPage() {
       {listing.screenshot_urls.length > 0 && (
         <section aria-labelledby="screenshots-heading">
           <h2 id="screenshots-heading">Screenshots</h2>
-          <div className="screenshots">
+          {/* Focusable, so that keyboard users can scroll a row wider than the screen with the arrow keys. */}
+          <div className="screenshots" role="group" aria-labelledby="screenshots-heading" tabIndex={0}>
             {listing.screenshot_urls.map((url, index) => (
               <img key={url} src={mediaSource(url)} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
             ))}

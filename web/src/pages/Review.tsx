@@ -266,6 +266,7 @@ export function ReviewCasePage() {
   const { caseId } = useParams();
   return (
     <>
+      <h1>Review case</h1>
       <p>
         <Link to="/review">Back to the queue</Link>
       </p>

@@ -51,14 +51,15 @@ function SearchBox({ initial = "" }: { initial?: string }) {
   );
 }
 
-function ListingCard({ item }: { item: Summary }) {
+/** Render one listing in a list of cards, titled by a `Heading` one level below the heading above the list. */
+function ListingCard({ item, Heading }: { item: Summary; Heading: "h2" | "h3" }) {
   return (
     <li className="card">
       {item.logo_url ? <img src={mediaSource(item.logo_url)} alt="" width={48} height={48} /> : <span className="logo-placeholder" />}
       <div>
-        <h3>
+        <Heading className="card-title">
           <Link to={`/store/${item.namespace}/${item.slug}`}>{item.name}</Link>
-        </h3>
+        </Heading>
         <p className="muted">
           {item.publisher_name} · {item.product_type} · {item.pull_count} pulls
         </p>
@@ -105,7 +106,7 @@ export function HomePage() {
           {page.items.length === 0 ? <p>No certified products yet.</p> : null}
           <ul className="cards">
             {page.items.map((item) => (
-              <ListingCard key={item.id} item={item} />
+              <ListingCard key={item.id} item={item} Heading="h3" />
             ))}
           </ul>
         </>
@@ -204,7 +205,7 @@ export function SearchPage() {
             <p className="muted">{page.total} results</p>
             <ul className="cards">
               {page.items.map((item) => (
-                <ListingCard key={item.id} item={item} />
+                <ListingCard key={item.id} item={item} Heading="h2" />
               ))}
             </ul>
             {page.next_cursor && (
