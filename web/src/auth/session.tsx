@@ -60,12 +60,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setMe(null);
   }, []);
 
-  const refresh = useCallback(async () => {
-    const refreshToken = sessionStorage.getItem(REFRESH_KEY);
-    if (!refreshToken) return;
-    const { data } = await api.POST("/api/identity/sessions/refresh", { body: { refresh_token: refreshToken } });
-    if (data) await adopt(data);
-    else forget();
+  // Identity rotates the refresh token on each use and ends the whole sign-in when an
+  // old one comes back, so two refreshes must never run at once: callers share one.
+  const inFlight = useRef<Promise<void> | null>(null);
+  const refresh = useCallback(() => {
+    if (!inFlight.current) {
+      inFlight.current = (async () => {
+        const refreshToken = sessionStorage.getItem(REFRESH_KEY);
+        if (!refreshToken) return;
+        const { data } = await api.POST("/api/identity/sessions/refresh", { body: { refresh_token: refreshToken } });
+        if (data) await adopt(data);
+        else forget();
+      })().finally(() => {
+        inFlight.current = null;
+      });
+    }
+    return inFlight.current;
   }, [adopt, forget]);
 
   useEffect(() => {
