@@ -21,6 +21,10 @@ log = structlog.get_logger()
 _FORWARDED_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+\Z")
 
 
+class ConfigurationError(RuntimeError):
+    """A setting that stops a service from starting; the message names the variable to fix."""
+
+
 class ProblemError(Exception):
     """Base of every error a service maps to an HTTP response.
 

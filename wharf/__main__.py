@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from shared.errors import ConfigurationError
 from shared.logging import configure_logging
 from shared.settings import PlatformSettings
 
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve_all_in_one(platform))
         except KeyboardInterrupt:
             pass
+        except ConfigurationError as error:
+            print(f"Wharf did not start: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "up":
         from wharf.distributed import run_distributed

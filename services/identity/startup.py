@@ -11,6 +11,7 @@ from services.identity.hashing import PasswordHashing
 from services.identity.models import User
 from services.identity.settings import IdentitySettings
 from services.identity.signing_keys import DatabaseJwksCache, ensure_active_key
+from shared.errors import ConfigurationError, ProblemError
 from shared.service import Runtime
 from shared.settings import Environment
 
@@ -53,7 +54,7 @@ async def create_first_admin(runtime: Runtime) -> None:
     if not username:
         return
     if not settings.bootstrap_admin_email or not password:
-        raise RuntimeError(
+        raise ConfigurationError(
             "WHARF_IDENTITY_BOOTSTRAP_ADMIN_USERNAME is set, so WHARF_IDENTITY_BOOTSTRAP_ADMIN_EMAIL "
             "and WHARF_IDENTITY_BOOTSTRAP_ADMIN_PASSWORD must be set too"
         )
@@ -62,16 +63,22 @@ async def create_first_admin(runtime: Runtime) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _BOOTSTRAP_LOCK})
         if (await session.execute(select(User.id).where(User.username == username))).first():
             return
-        user = await accounts.create_user(
-            session,
-            email=settings.bootstrap_admin_email,
-            username=username,
-            password=password,
-            display_name=username,
-            verified=True,
-        )
+        try:
+            user = await accounts.create_user(
+                session,
+                email=settings.bootstrap_admin_email,
+                username=username,
+                password=password,
+                display_name=username,
+                verified=True,
+            )
+        except ProblemError as error:
+            raise ConfigurationError(
+                f"The first admin set by WHARF_IDENTITY_BOOTSTRAP_ADMIN_USERNAME, _EMAIL and _PASSWORD "
+                f"is invalid: {error.detail}"
+            ) from error
         if user is None:
-            raise RuntimeError(
+            raise ConfigurationError(
                 f"Cannot create the first admin {username!r}: its email address belongs to another account"
             )
         await staff.grant(session, user.id, "admin", actor_id=None)

@@ -7,6 +7,7 @@ from services.scanning import handlers, routes, scans
 from services.scanning.models import Base
 from services.scanning.settings import ScanningSettings
 from services.scanning.vulns import routes as vulnerability_routes
+from services.scanning.vulns.startup import warn_without_vulnerability_data
 
 SPEC = ServiceSpec(
     name="scanning",
@@ -18,6 +19,7 @@ SPEC = ServiceSpec(
     routers=[routes.router, vulnerability_routes.router],
     handlers=handlers.HANDLERS,
     background_tasks=[scans.scan_worker],
+    on_startup=[warn_without_vulnerability_data],
 )
 
 

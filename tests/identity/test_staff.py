@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.identity.conftest import bearer
+import pytest
+
+from services.identity.app import create_app
+from shared.errors import ConfigurationError
+from shared.events.memory import InMemoryTransport
+from tests.identity.conftest import bearer, identity_settings
+from tests.support.services import running_service
 
 
 async def test_first_admin_created_once(identity):
@@ -90,3 +96,16 @@ async def test_staff_lookup_by_username_or_email(identity):
     assert by_email.json() == by_name.json()
     assert missing.status_code == 404
     assert missing.json()["field"] == "login"
+
+
+async def test_invalid_first_admin_stops_start():
+    settings = identity_settings(bootstrap_admin_email="admin@example.test")
+
+    with pytest.raises(ConfigurationError) as raised:
+        async with running_service(
+            create_app, database="identity_bad_admin", transport=InMemoryTransport(), settings=settings
+        ):
+            pass
+
+    assert "WHARF_IDENTITY_BOOTSTRAP_ADMIN_USERNAME, _EMAIL and _PASSWORD" in str(raised.value)
+    assert "'admin@example.test'" in str(raised.value)
