@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
+from services.catalog.manifest import CATEGORIES
 from tests.web.node import WEB, require_node_modules, run_in_web
 
 sys.path.insert(0, str(WEB / "scripts"))
@@ -37,3 +39,13 @@ def test_unit_tests_and_types_pass():
 
     run_in_web(str(bin_dir / "tsc"), "-b")
     run_in_web(str(bin_dir / "vitest"), "run")
+
+
+def test_manifest_editor_offers_catalog_categories():
+    source = (WEB / "src" / "pages" / "manifest.ts").read_text()
+    block = re.search(r"export const CATEGORIES = \[(.*?)\] as const;", source, re.S)
+    assert block is not None, "web/src/pages/manifest.ts no longer defines CATEGORIES"
+
+    offered = tuple(re.findall(r'"([^"]+)"', block.group(1)))
+
+    assert offered == CATEGORIES

@@ -154,7 +154,7 @@ try {
   await page.getByLabel("Short description").fill("x".repeat(150));
   await page.getByText("-10 characters left").waitFor();
   await page.getByLabel("Short description").fill("Notes for harbour masters, in a container");
-  await page.getByLabel("Category").fill("Business Software");
+  await page.getByLabel("Category").selectOption("Business Software");
   await page.getByLabel("Tags").fill("notes, harbour");
   await page.getByLabel("Tier 1 name").fill("Community");
   await page.getByRole("button", { name: "Create product" }).click();

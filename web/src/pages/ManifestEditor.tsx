@@ -3,7 +3,8 @@ import { api, type Schemas } from "../api/client";
 import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { ErrorBanner, Field } from "../components/Field";
-import { emptyManifest, emptyTier, formFromManifest, manifestBody, parsePrice, SHORT_DESCRIPTION_MAX, type ManifestForm, type TierForm } from "./manifest";
+import { SelectField } from "../components/SelectField";
+import { CATEGORIES, emptyManifest, emptyTier, formFromManifest, manifestBody, parsePrice, SHORT_DESCRIPTION_MAX, type ManifestForm, type TierForm } from "./manifest";
 
 interface Props {
   organisationId: string;
@@ -108,7 +109,15 @@ export function ManifestEditor({ organisationId, productId, version, product, se
           hint={<span className={remaining < 0 ? "over-limit" : undefined} aria-live="polite">{remaining} characters left</span>}
           required
         />
-        <Field label="Category" name="category" value={form.category} onChange={text("category")} error={errors.category} required />
+        <SelectField
+          label="Category"
+          name="category"
+          options={[["", "Choose a category"], ...CATEGORIES.map((category) => [category, category] as const)]}
+          value={form.category}
+          onChange={text("category")}
+          error={errors.category}
+          required
+        />
         <Field label="Tags" name="tags" value={form.tags} onChange={text("tags")} error={errors.tags} hint="Separated by commas." />
         <Field label="Long description" name="long_description" multiline value={form.long_description} onChange={text("long_description")} error={errors.long_description} hint="Markdown." required />
         <Field label="Installation instructions" name="install_instructions" multiline value={form.install_instructions} onChange={text("install_instructions")} error={errors.install_instructions} hint="Markdown." required />

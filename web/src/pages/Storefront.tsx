@@ -61,7 +61,7 @@ function ListingCard({ item, Heading }: { item: Summary; Heading: "h2" | "h3" })
           <Link to={`/store/${item.namespace}/${item.slug}`}>{item.name}</Link>
         </Heading>
         <p className="muted">
-          {item.publisher_name} · {item.product_type} · {item.pull_count} pulls
+          {item.publisher_name} · {item.product_type} · {item.pull_count} {item.pull_count === 1 ? "pull" : "pulls"}
         </p>
         <p>{item.short_description}</p>
         <p className="badges">
@@ -202,7 +202,7 @@ export function SearchPage() {
                 No listing matched your words. Showing results for <strong>{page.corrected_query}</strong>.
               </p>
             )}
-            <p className="muted">{page.total} results</p>
+            <p className="muted">{page.total} {page.total === 1 ? "result" : "results"}</p>
             <ul className="cards">
               {page.items.map((item) => (
                 <ListingCard key={item.id} item={item} Heading="h2" />

@@ -3,6 +3,25 @@ import type { Schemas } from "../api/client";
 export type ProductCreate = Schemas["catalog.ProductCreate"];
 export type TierIn = Schemas["catalog.TierIn"];
 
+// The store's categories, in the order the catalog lists them; the catalog rejects any
+// other value (tests/web/test_api_client.py checks that both lists match).
+export const CATEGORIES = [
+  "Database",
+  "Networking",
+  "Business Software",
+  "Security",
+  "Monitoring",
+  "Developer Tools",
+  "Analytics",
+  "Storage",
+  "Messaging",
+  "Operating Systems",
+  "Base Images",
+  "Application Frameworks",
+  "Machine Learning",
+  "Other",
+] as const;
+
 /** The manifest form's state: plain strings, so every input is controlled. */
 export interface ManifestForm {
   name: string;

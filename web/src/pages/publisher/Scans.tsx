@@ -317,7 +317,7 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
       <ErrorBanner message={error} />
       {truncated && <p className="banner banner-warning">Only the first {MAX_ROWS} components or findings are shown.</p>}
       <p>
-        {image.os ? `${image.os.name || image.os.id} ${image.os.version}` : "No operating system detected"} · {components.length} components in {image.layers.length} layers
+        {image.os ? `${image.os.name || image.os.id} ${image.os.version}` : "No operating system detected"} · {components.length} {components.length === 1 ? "component" : "components"} in {image.layers.length} {image.layers.length === 1 ? "layer" : "layers"}
         {image.is_plugin && " · Docker plugin"}
       </p>
       <ClassCounts counts={countByClass(findings)} />
