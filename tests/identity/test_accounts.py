@@ -232,3 +232,21 @@ async def test_internal_user_lookup_returns_email(identity):
     assert response.json()["email_verified"] is True
     assert response.json()["staff_roles"] == []
     assert staff.json()["staff_roles"] == ["admin"]
+
+
+async def test_verification_link_opens_web_page_in_browser(identity):
+    await identity.sign_up("kira", email="kira@example.com", password="kira-password-1")
+    token = await identity.last_link_token("identity.user.verification_requested", "kira@example.com")
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+    opened = await identity.client.get("/email/verify", params={"token": token}, headers=browser)
+    still_unverified = await identity.client.post("/sessions", json={"username": "kira", "password": "kira-password-1"})
+    verified = await identity.client.post("/email/verify", json={"token": token})
+
+    assert opened.status_code == 303
+    location = urlparse(opened.headers["location"])
+    assert location.path == "/verify"
+    assert parse_qs(location.query)["token"] == [token]
+    # The redirect leaves the verification to the page, which posts the token.
+    assert still_unverified.status_code == 403
+    assert verified.status_code == 200

@@ -6,7 +6,7 @@ import uuid
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from services.identity import accounts, names
@@ -145,15 +145,27 @@ async def verify_email(body: LinkToken, session: SessionDep) -> EmailVerified:
     return EmailVerified(user_id=user.id, email=user.email, email_verified=True)
 
 
+# The web front end's page that verifies the token of a link and says how it went.
+VERIFY_EMAIL_PAGE = "/verify"
+
+
 @router.get(
     "/email/verify",
     operation_id="identity_verify_email_link",
     summary="Verify an email address by following the verification link itself",
-    responses=problem_responses(409, 422),
+    response_model=EmailVerified,
+    description="A browser (a request that accepts text/html) is redirected to the web page that "
+    "verifies the token and shows the result; other clients get the result as JSON.",
+    responses={**problem_responses(409, 422), 303: {"description": "Redirect to the web page, for browsers"}},
 )
-async def verify_email_link(session: SessionDep, token: str = Query(min_length=1, max_length=2000)) -> EmailVerified:
+async def verify_email_link(
+    request: Request, session: SessionDep, token: str = Query(min_length=1, max_length=2000)
+) -> Response:
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(f"{VERIFY_EMAIL_PAGE}?{urlencode({'token': token})}", status_code=303)
     user = await accounts.verify_email(session, token)
-    return EmailVerified(user_id=user.id, email=user.email, email_verified=True)
+    verified = EmailVerified(user_id=user.id, email=user.email, email_verified=True)
+    return Response(verified.model_dump_json(), media_type="application/json")
 
 
 @router.post(

@@ -885,7 +885,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Verify an email address by following the verification link itself */
+        /**
+         * Verify an email address by following the verification link itself
+         * @description A browser (a request that accepts text/html) is redirected to the web page that verifies the token and shows the result; other clients get the result as JSON.
+         */
         get: operations["identity_verify_email_link"];
         put?: never;
         /** Verify an email address with the token of a verification link */
@@ -10481,6 +10484,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["identity.EmailVerified"];
                 };
+            };
+            /** @description Redirect to the web page, for browsers */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Problem */
             409: {
