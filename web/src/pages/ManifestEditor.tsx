@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, type Schemas } from "../api/client";
 import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
@@ -17,7 +17,15 @@ interface Props {
 }
 
 /** The product manifest: every item the catalog stores, with the server's errors per field. */
-export function ManifestEditor({ organisationId, productId, version, product, serverErrors = {}, onSaved }: Props) {
+// A constant, so a missing prop keeps one identity and does not reset `edited` on every render.
+const NO_ERRORS: Record<string, string> = {};
+
+/** Return the errors whose field is not in `edited`; "tiers.0.name" belongs to the field "tiers". */
+export function withoutEdited(errors: Record<string, string>, edited: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).filter(([field]) => !edited.has(field.split(/[.[]/)[0])));
+}
+
+export function ManifestEditor({ organisationId, productId, version, product, serverErrors = NO_ERRORS, onSaved }: Props) {
   const [form, setForm] = useState<ManifestForm>(() =>
     version && product ? formFromManifest(product.name, product.product_type, version.version, version.manifest, version.tiers) : emptyManifest(),
   );
@@ -26,10 +34,16 @@ export function ManifestEditor({ organisationId, productId, version, product, se
   const [saved, setSaved] = useState(false);
   const [uploading, setUploading] = useState(false);
   const [uploadErrors, setUploadErrors] = useState<Record<string, string>>({});
-  const errors = { ...serverErrors, ...saveErrors, ...uploadErrors };
+  // Fields changed since the last errors arrived: their old errors no longer apply.
+  const [edited, setEdited] = useState<ReadonlySet<string>>(new Set());
+  useEffect(() => setEdited(new Set()), [serverErrors, saveErrors]);
+  const errors = withoutEdited({ ...serverErrors, ...saveErrors, ...uploadErrors }, edited);
   const creating = !productId;
 
-  const set = <K extends keyof ManifestForm>(name: K, value: ManifestForm[K]) => setForm({ ...form, [name]: value });
+  const set = <K extends keyof ManifestForm>(name: K, value: ManifestForm[K]) => {
+    setForm({ ...form, [name]: value });
+    if (!edited.has(name)) setEdited(new Set(edited).add(name));
+  };
   const text = (name: keyof ManifestForm) => (event: { target: { value: string } }) => set(name, event.target.value as never);
   const setTier = (index: number, changes: Partial<TierForm>) =>
     set("tiers", form.tiers.map((tier, position) => (position === index ? { ...tier, ...changes } : tier)));
