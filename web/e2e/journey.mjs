@@ -296,7 +296,7 @@ try {
   await page.getByRole("link", { name: "Search", exact: true }).click();
   await page.getByRole("searchbox", { name: "Search the store" }).fill("harbour notes");
   await page.getByRole("button", { name: "Search", exact: true }).click();
-  await page.getByText("1 results").waitFor();
+  await page.getByText("1 result", { exact: true }).waitFor();
   await shot(page, "12-search");
   await checkAccessibility(page, "search");
   await page.getByRole("link", { name: product.name }).click();
