@@ -140,6 +140,16 @@ async def _membership(session: AsyncSession, organisation_id: uuid.UUID, user_id
     return membership
 
 
+async def _last_owner(session: AsyncSession, organisation: Organisation, user_id: uuid.UUID) -> Conflict:
+    user = await session.get(User, user_id)
+    who = user.username if user is not None else str(user_id)
+    return Conflict(
+        f"{who} is the last owner of {organisation.namespace}: make another member owner first",
+        user_id=str(user_id),
+        organisation_id=str(organisation.id),
+    )
+
+
 async def change_role(
     session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, user_id: uuid.UUID, role: str
 ) -> Membership:
@@ -149,9 +159,7 @@ async def change_role(
         return membership
 
     if membership.role == "owner" and await _owner_count(session, organisation_id) <= 1:
-        raise Conflict(
-            f"User {user_id} is the last owner of organisation {organisation_id}: make another member owner first"
-        )
+        raise await _last_owner(session, organisation, user_id)
     membership.role = role
     membership.updated_at = now_of(session)
     await session.flush()
@@ -170,9 +178,7 @@ async def remove_member(
     )
     membership = await _membership(session, organisation_id, user_id)
     if membership.role == "owner" and await _owner_count(session, organisation_id) <= 1:
-        raise Conflict(
-            f"User {user_id} is the last owner of organisation {organisation_id}: make another member owner first"
-        )
+        raise await _last_owner(session, organisation, user_id)
 
     await session.delete(membership)
     await session.flush()

@@ -219,8 +219,9 @@ async def test_last_owner_cannot_leave_or_be_demoted(identity):
     leave = await identity.client.delete(member_path, headers=bearer(owner))
 
     assert demote.status_code == 409
-    assert "last owner" in demote.json()["detail"]
+    assert demote.json()["detail"] == "fay is the last owner of acme: make another member owner first"
     assert leave.status_code == 409
+    assert leave.json()["detail"] == demote.json()["detail"]
 
 
 async def test_second_owner_allows_demotion(identity):
