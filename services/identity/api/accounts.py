@@ -145,7 +145,7 @@ async def verify_email(body: LinkToken, session: SessionDep) -> EmailVerified:
     return EmailVerified(user_id=user.id, email=user.email, email_verified=True)
 
 
-# The web front end's page that verifies the token of a link and says how it went.
+# The web front end's page that verifies the token of a link and shows the result.
 VERIFY_EMAIL_PAGE = "/verify"
 
 

@@ -20,7 +20,7 @@ interface Props {
 // A constant, so a missing prop keeps one identity and does not reset `edited` on every render.
 const NO_ERRORS: Record<string, string> = {};
 
-/** Return the errors whose field is not in `edited`; "tiers.0.name" belongs to the field "tiers". */
+/** Return the errors whose field is not in `edited`. The error "tiers.0.name" belongs to the field "tiers". */
 export function withoutEdited(errors: Record<string, string>, edited: ReadonlySet<string>): Record<string, string> {
   return Object.fromEntries(Object.entries(errors).filter(([field]) => !edited.has(field.split(/[.[]/)[0])));
 }

@@ -3,8 +3,8 @@ import type { Schemas } from "../api/client";
 export type ProductCreate = Schemas["catalog.ProductCreate"];
 export type TierIn = Schemas["catalog.TierIn"];
 
-// The store's categories, in the order the catalog lists them; the catalog rejects any
-// other value (tests/web/test_api_client.py checks that both lists match).
+// The store's categories, in the order the catalog lists them. The catalog rejects any
+// other value, and tests/web/test_api_client.py checks that both lists match.
 export const CATEGORIES = [
   "Database",
   "Networking",
