@@ -173,8 +173,8 @@ async def prepare_database(url: str, count: int) -> None:
     try:
         rows = list(listing_rows(count, random.Random(SEED)))
         # The lexicon's row trigger would update the same few terms a million times in
-        # one transaction, each update lengthening the row's version chain; so the load
-        # runs without it and the lexicon is counted once afterwards, as the migration does.
+        # one transaction, and each update lengthens the row's version chain. So the load
+        # runs without it, and the lexicon is counted once afterwards, as the migration does.
         async with connection.transaction():
             await connection.execute("ALTER TABLE listings DISABLE TRIGGER listings_search_terms")
             await connection.copy_records_to_table("listings", records=rows, columns=COLUMNS)

@@ -79,7 +79,7 @@ class SortOrder:
 
     @property
     def after_cursor(self) -> str:
-        # A row comparison, which an index on (column, product_id) answers directly.
+        # An index on (column, product_id) serves this row comparison directly.
         beyond = "<" if self.descending else ">"
         return (
             f"(CAST(:after_key AS {self.sql_type}) IS NULL"
@@ -152,7 +152,7 @@ def _page_json(order: SortOrder) -> str:
 
 @cache
 def _word_statement(sort: Sort) -> TextClause:
-    """The statement for a search with words: a page of matches and the facets of all matches.
+    """Return the statement for a search with words: a page of matches and the facets of all matches.
 
     The matches are collected once, narrow (keys and facet columns only), in a
     materialized CTE that the page and the counts both read, because counting must visit
@@ -187,7 +187,7 @@ def _word_statement(sort: Sort) -> TextClause:
 
 @cache
 def _browse_statement(sort: Sort, with_facets: bool) -> TextClause:
-    """The statement for a search without words: a page of listings, and the facets when asked."""
+    """Return the statement for a search without words: a page of listings, and the facets when requested."""
     order = SORT_ORDERS[sort]
     summary = ", ".join(SUMMARY_COLUMNS)
     facets = f", {_facets_sql('listings')} AS facets" if with_facets else ""

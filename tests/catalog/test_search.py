@@ -377,7 +377,7 @@ def test_facet_cache_off_at_zero_ttl():
     assert cache.get(("Database",)) is None
 
 
-async def test_facet_cache_recounts_stale_counts_once_in_the_background():
+async def test_facet_cache_recounts_stale_once():
     cache = FacetCache(ttl=0.01)
     cache.put(("Database",), {}, 3)
     await asyncio.sleep(0.02)
@@ -401,7 +401,7 @@ async def test_facet_cache_recounts_stale_counts_once_in_the_background():
     assert cache.get(("Database",)) == CachedFacets({}, 4, stale=False)
 
 
-async def test_facet_cache_keeps_old_counts_when_a_recount_fails():
+async def test_facet_cache_keeps_counts_on_failure():
     cache = FacetCache(ttl=0.01)
     cache.put(("Database",), {}, 3)
     await asyncio.sleep(0.02)
