@@ -115,7 +115,7 @@ SessionDep = Annotated[AsyncSession, Depends(request_session)]
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Give a read-only route a session on the read engine, where each statement stands alone."""
+    """Give a read-only route a session on the read engine, where each statement runs in its own transaction."""
     async with request.app.state.runtime.read_sessionmaker() as session:
         yield session
 

@@ -173,7 +173,7 @@ SEARCH_DOCUMENT = (
     " || setweight(to_tsvector('english'::regconfig, short_description), 'C')"
     " || setweight(to_tsvector('english'::regconfig, description_text), 'D')"
 )
-# The words of a listing that typo correction knows (see SearchTerm).
+# The words of a listing that typo correction compares against (see SearchTerm).
 SEARCH_WORDS = "lower(name || ' ' || tags_text)"
 
 

@@ -266,7 +266,7 @@ async def test_verification_reads_one_snapshot():
         appended = []
 
         # Append a row, committed by the audit consumer, after verification has read the
-        # rows and before it reads the chain head; the append's own read of the head is
+        # rows and before it reads the chain head. The append's own read of the head is
         # the one with FOR UPDATE.
         def append_before_head_read(connection, cursor, statement, parameters, context, executemany):
             if appended or "FROM chain_head" not in statement or "FOR UPDATE" in statement:

@@ -11,7 +11,7 @@ from tests.platform.sample import app as sample
 from tests.support.services import running_service
 
 
-async def test_read_session_reads_what_was_committed_and_refuses_writes():
+async def test_read_session_rejects_writes():
     async with running_service(sample.create_app, database="sample", transport=InMemoryTransport()) as service:
         created = await service.client.post("/notes", json={"text": "visible to readers"})
         assert created.status_code == 201, created.text

@@ -75,7 +75,7 @@ function Checklist({ round }: { round: Round }) {
   );
 }
 
-/** A blocker's sentence for the publisher: moderation writes it in `detail`. */
+/** Return a blocker's sentence for the publisher, which moderation puts in `detail`. */
 export function blockerText(blocker: Record<string, unknown>): string {
   return typeof blocker.detail === "string" ? blocker.detail : JSON.stringify(blocker);
 }

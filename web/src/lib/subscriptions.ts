@@ -4,7 +4,7 @@ import { problemMessage } from "../api/problem";
 import { applyChange, type Subscription, type Topic } from "./notices";
 
 // NOTE: only the first 200 subscriptions are read. The list endpoint pages beyond that, so
-// a customer with more sees the rest as off.
+// for a customer with more, the rest show as off.
 const LIMIT = 200;
 
 /** Load the signed-in user's notice subscriptions, and offer a switch for one topic of one product or organisation. */

@@ -3,7 +3,8 @@ import { useParams } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../../api/problem";
 import { ErrorBanner, Field, Loading } from "../../components/Field";
-import { formatDateTime, PublisherNav, SelectField, useOrganisation, useProducts } from "./common";
+import { SelectField } from "../../components/SelectField";
+import { formatDateTime, PublisherNav, useOrganisation, useProducts } from "./common";
 
 type Certification = Schemas["moderation.CertificationOut"];
 type Badge = Certification["badge"];
@@ -112,7 +113,7 @@ export function CertificationsPage() {
                 name="product_id"
                 value={productId}
                 onChange={(event) => setForm({ ...form, product_id: event.target.value })}
-                options={published.map((product) => ({ value: product.id, label: `${product.name} (${product.status})` }))}
+                options={published.map((product) => [product.id, `${product.name} (${product.status})`] as const)}
                 error={errors.product_id}
                 hint={`Badge: ${BADGE_LABELS[badge]}, for a product of type ${selected?.product_type ?? "image"}.`}
               />

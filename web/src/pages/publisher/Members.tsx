@@ -4,7 +4,8 @@ import { api, type Schemas } from "../../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../../api/problem";
 import { useSession } from "../../auth/session";
 import { ErrorBanner, Field, Loading } from "../../components/Field";
-import { formatDateTime, PublisherNav, SelectField, useOrganisation } from "./common";
+import { SelectField } from "../../components/SelectField";
+import { formatDateTime, PublisherNav, useOrganisation } from "./common";
 import { collectPages } from "./paging";
 
 type Member = Schemas["identity.MemberOut"];
@@ -16,7 +17,8 @@ const ROLES: { value: Role; label: string }[] = [
   { value: "editor", label: "Editor: also pushes images, edits and submits products" },
   { value: "owner", label: "Owner: also manages members, invitations and payouts" },
 ];
-const ROLE_OPTIONS = ROLES.map(({ value }) => ({ value, label: value[0].toUpperCase() + value.slice(1) }));
+const ROLE_OPTIONS = ROLES.map(({ value }) => [value, value[0].toUpperCase() + value.slice(1)] as const);
+const ROLE_CHOICES = ROLES.map(({ value, label }) => [value, label] as const);
 
 function MemberRow({ member, canManage, isSelf, onChanged }: { member: Member; canManage: boolean; isSelf: boolean; onChanged: (left: boolean) => Promise<void> }) {
   const { organisationId } = useParams();
@@ -134,7 +136,7 @@ function InviteForm({ organisationId, onInvited }: { organisationId: string; onI
         name="invite_role"
         value={form.role}
         onChange={(event) => setForm({ ...form, role: event.target.value as Role })}
-        options={ROLES}
+        options={ROLE_CHOICES}
         error={errors.role}
       />
       <button type="submit">Send invitation</button>

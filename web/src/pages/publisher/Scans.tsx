@@ -38,7 +38,7 @@ function ScanProgress({ scan }: { scan: { status: string; created_at: string; st
   );
 }
 
-/** The organisation's scans, with forms to scan a staging image or an uploaded archive. */
+/** Render the organisation's scans, with forms to scan a staging image or an uploaded archive. */
 export function ScansPage() {
   const { organisationId } = useParams();
   const navigate = useNavigate();
@@ -414,7 +414,7 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
   );
 }
 
-/** One scan: progress while it runs, then each image's findings by class and by layer, and its SBOM. */
+/** Render one scan: progress while it runs, then each image's findings by class and by layer, and its SBOM. */
 export function ScanPage() {
   const { organisationId, scanId } = useParams();
   const [scan, setScan] = useState<Scan | null>(null);

@@ -245,7 +245,7 @@ function WebhookItem({ webhook, canEdit, onChanged }: { webhook: Webhook; canEdi
   );
 }
 
-/** The organisation's webhooks: create (the signing secret is shown once), test, enable, delete, deliveries. */
+/** Render the organisation's webhooks: create (the signing secret is shown once), test, enable, delete, deliveries. */
 export function WebhooksPage() {
   const { organisationId } = useParams();
   const { organisation } = useOrganisation(organisationId!);

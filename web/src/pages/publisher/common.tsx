@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useEffect, useState } from "react";
 import { NavLink } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { problemMessage } from "../../api/problem";
@@ -6,41 +6,6 @@ import "./publisher.css";
 
 type Organisation = Schemas["identity.OrganisationOut"];
 type ProductSummary = Schemas["catalog.ProductSummary"];
-
-interface SelectFieldProps extends SelectHTMLAttributes<HTMLSelectElement> {
-  label: string;
-  error?: string;
-  hint?: ReactNode;
-  options: { value: string; label: string }[];
-}
-
-/** A labelled select with its hint and the server's error for that field, like `Field`. */
-export function SelectField({ label, error, hint, options, ...select }: SelectFieldProps) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
-  return (
-    <div className={error ? "field field-invalid" : "field"}>
-      <label htmlFor={id}>{label}</label>
-      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={described} {...select}>
-        {options.map((option) => (
-          <option key={option.value} value={option.value}>
-            {option.label}
-          </option>
-        ))}
-      </select>
-      {hint && (
-        <small id={`${id}-hint`} className="hint">
-          {hint}
-        </small>
-      )}
-      {error && (
-        <small id={`${id}-error`} className="error" role="alert">
-          {error}
-        </small>
-      )}
-    </div>
-  );
-}
 
 /** Load the organisation with the caller's role in it, or the error that prevented reading it. */
 export function useOrganisation(organisationId: string): { organisation: Organisation | null; error: string | null } {
