@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -229,4 +230,38 @@ class SearchTerm(Base):
     __table_args__ = (Index("ix_search_terms_length", func.length(text("term"))),)
 
     term: Mapped[str] = mapped_column(Text, primary_key=True)
+    listings: Mapped[int] = mapped_column(Integer)
+
+
+class TermFacet(Base):
+    """How many listings that hold one search term have one combination of facet values.
+
+    Triggers on `listings` keep these counts current (see the migration that creates
+    them); a one-term search reads its facet counts here instead of counting its matches.
+    The terms are lexemes of the listings' search documents.
+    """
+
+    __tablename__ = "term_facets"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "term", "category", "product_type", "certified", "is_free", postgresql_include=["listings"]
+        ),
+    )
+
+    term: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40))
+    product_type: Mapped[str] = mapped_column(String(20))
+    certified: Mapped[bool] = mapped_column(Boolean)
+    is_free: Mapped[bool] = mapped_column(Boolean)
+    listings: Mapped[int] = mapped_column(Integer)
+
+
+class TermPublisher(Base):
+    """How many listings of one publisher hold one search term; kept like `TermFacet`."""
+
+    __tablename__ = "term_publishers"
+    __table_args__ = (Index("ix_term_publishers_listings", "term", text("listings DESC"), "namespace"),)
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
     listings: Mapped[int] = mapped_column(Integer)

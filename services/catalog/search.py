@@ -121,27 +121,80 @@ def _facets_sql(source: str) -> str:
     publisher filter. The publisher facet is counted apart, with every filter but its
     own, so only its most frequent values leave the database.
     """
+    return f"""json_build_object(
+        'groups', {_groups_sql(source, f"WHERE {FILTERS['publisher']}")},
+        'publishers', {_publishers_sql(source, f"WHERE {_filters(but='publisher')}")}
+    )"""
+
+
+def _groups_sql(source: str, where: str = "") -> str:
     return f"""(
-        SELECT json_build_object(
-            'groups', (
-                SELECT json_agg(g) FROM (
-                    SELECT category, product_type, certified, is_free, count(*) AS count
-                    FROM {source}
-                    WHERE {FILTERS["publisher"]}
-                    GROUP BY category, product_type, certified, is_free
-                ) AS g
-            ),
-            'publishers', (
-                SELECT json_agg(t) FROM (
-                    SELECT namespace, count(*) AS count
-                    FROM {source}
-                    WHERE {_filters(but="publisher")}
-                    GROUP BY namespace
-                    ORDER BY count(*) DESC, namespace
-                    LIMIT {MAX_PUBLISHER_VALUES}
-                ) AS t
-            )
-        )
+        SELECT json_agg(g) FROM (
+            SELECT category, product_type, certified, is_free, count(*) AS count
+            FROM {source} {where}
+            GROUP BY category, product_type, certified, is_free
+        ) AS g
+    )"""
+
+
+def _publishers_sql(source: str, where: str = "") -> str:
+    return f"""(
+        SELECT json_agg(t) FROM (
+            SELECT namespace, count(*) AS count
+            FROM {source} {where}
+            GROUP BY namespace
+            ORDER BY count(*) DESC, namespace
+            LIMIT {MAX_PUBLISHER_VALUES}
+        ) AS t
+    )"""
+
+
+QUERY = "websearch_to_tsquery('english', :words)"
+# True when the query is one term, which is then the one lexeme of the query. Both fold
+# to constants when the statement is planned, like the filters.
+ONE_TERM = f"numnode({QUERY}) = 1"
+THE_TERM = f"(tsvector_to_array(CAST(CAST({QUERY} AS text) AS tsvector)))[1]"
+NO_FILTERS = " AND ".join(f"CAST(:{name} AS {kind}) IS NULL" for name, kind in (
+    ("category", "text"), ("product_type", "text"), ("certified", "boolean"), ("is_free", "boolean"),
+))
+NO_PUBLISHER = "CAST(:publisher AS text) IS NULL"
+
+
+def _word_facets_sql() -> str:
+    """Return the facet counts of a search with words, from the cheapest source that holds them.
+
+    `filtered` holds the ranked matches that pass the filters, and counts that it holds
+    are grouped from it. The counts of a one-term query are kept per term by triggers
+    (tables `term_facets` and `term_publishers`), so they cost a lookup. Other counts
+    come from the matches again, where a filter lets PostgreSQL combine the word index
+    with the index of the filter.
+    """
+    term_groups = f"""(
+        SELECT json_agg(g) FROM (
+            SELECT category, product_type, certified, is_free, listings AS count
+            FROM term_facets WHERE term = {THE_TERM}
+        ) AS g
+    )"""
+    term_publishers = f"""(
+        SELECT json_agg(t) FROM (
+            SELECT namespace, listings AS count
+            FROM term_publishers WHERE term = {THE_TERM}
+            ORDER BY listings DESC, namespace
+            LIMIT {MAX_PUBLISHER_VALUES}
+        ) AS t
+    )"""
+    matches = f"listings WHERE document @@ {QUERY}"
+    return f"""json_build_object(
+        'groups', CASE
+            WHEN {ONE_TERM} AND {NO_PUBLISHER} THEN {term_groups}
+            WHEN {NO_FILTERS} AND {NO_PUBLISHER} THEN {_groups_sql("filtered")}
+            ELSE {_groups_sql(matches, f"AND {FILTERS['publisher']}")}
+        END,
+        'publishers', CASE
+            WHEN {ONE_TERM} AND {NO_FILTERS} THEN {term_publishers}
+            WHEN {NO_PUBLISHER} THEN {_publishers_sql("filtered")}
+            ELSE {_publishers_sql(matches, f"AND {_filters(but='publisher')}")}
+        END
     )"""
 
 
@@ -154,34 +207,32 @@ def _page_json(order: SortOrder) -> str:
 def _word_statement(sort: Sort) -> TextClause:
     """Return the statement for a search with words: a page of matches and the facets of all matches.
 
-    The matches are collected once, narrow (keys and facet columns only), in a
-    materialized CTE that the page and the counts both read, because counting must visit
-    every match anyway. Only the matches that pass the filters are ranked, and only the
-    rows of the page are then read in full.
+    The matches that pass the filters are ranked once, in a materialized CTE that the
+    page and the publisher counts both read. PostgreSQL finds them by combining the word
+    index with the index of a filter where that is cheaper than reading every match.
+    Only the rows of the page are then read in full.
     """
     order = SORT_ORDERS[sort]
     summary = ", ".join(f"l.{column}" for column in SUMMARY_COLUMNS)
     return text(f"""
-        WITH matches AS MATERIALIZED (
+        WITH filtered AS MATERIALIZED (
             SELECT product_id, category, namespace, product_type, certified, is_free,
                    published_at, pull_count, min_price,
-                   CASE WHEN {_filters()} THEN
-                       ts_rank({RANK_WEIGHTS}, document, websearch_to_tsquery('english', :words))::float8
-                       + CASE WHEN lower(name) = :lowered THEN {EXACT_NAME_BONUS} ELSE 0.0 END
-                   END AS score
+                   ts_rank({RANK_WEIGHTS}, document, {QUERY})::float8
+                   + CASE WHEN lower(name) = :lowered THEN {EXACT_NAME_BONUS} ELSE 0.0 END AS score
             FROM listings
-            WHERE document @@ websearch_to_tsquery('english', :words)
+            WHERE document @@ {QUERY} AND {_filters()}
         ),
         page AS (
-            SELECT product_id, score FROM matches
-            WHERE {_filters()} AND {order.after_cursor}
+            SELECT product_id, score FROM filtered
+            WHERE {order.after_cursor}
             ORDER BY {order.order_by()}
             LIMIT :limit
         )
         SELECT
             (SELECT {_page_json(order)}
              FROM (SELECT {summary}, page.score FROM page JOIN listings AS l USING (product_id)) AS p) AS items,
-            {_facets_sql("matches")} AS facets
+            {_word_facets_sql()} AS facets
     """)
 
 

@@ -261,6 +261,36 @@ async def test_facet_counts_with_words_and_two_filters(seeded):
     assert facet(page, "pricing") == {"free": 2}
 
 
+# A query of one word takes its counts from the kept tables; the same word twice is a
+# query of three nodes, which counts its matches. Both must agree.
+async def test_one_term_counts_equal_counted_matches(seeded):
+    for params in (
+        {},
+        {"category": "Database"},
+        {"pricing": "free"},
+        {"publisher": "keyvalue"},
+        {"category": "Database", "publisher": "keyvalue"},
+        {"certified": "true"},
+    ):
+        for word in ("cache", "redis", "operator", "rows"):
+            one_term = await search(seeded, q=word, **params)
+            counted = await search(seeded, q=f"{word} {word}", **params)
+
+            assert one_term["total"] == counted["total"], (word, params)
+            for name in ("category", "product_type", "certified", "pricing", "publisher"):
+                assert facet(one_term, name) == facet(counted, name), (word, params, name)
+            # The ranks differ (a word twice weighs more), but not the matches.
+            assert set(names(one_term)) == set(names(counted)), (word, params)
+
+
+async def test_publisher_facet_of_one_term_lists_every_publisher(seeded):
+    page = await search(seeded, q="rows", publisher="keyvalue")
+
+    # Choosing a publisher leaves the other publishers of the word in view.
+    assert set(facet(page, "publisher")) > {"keyvalue"}
+    assert all(item["namespace"] == "keyvalue" for item in page["items"])
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
