@@ -204,18 +204,26 @@ def _page_json(order: SortOrder) -> str:
 
 
 @cache
-def _word_statement(sort: Sort) -> TextClause:
+def _word_statement(sort: Sort, page_only: bool = False) -> TextClause:
     """Return the statement for a search with words: a page of matches and the facets of all matches.
 
     The matches that pass the filters are ranked once, in a materialized CTE that the
     page and the publisher counts both read. PostgreSQL finds them by combining the word
     index with the index of a filter where that is cheaper than reading every match.
     Only the rows of the page are then read in full.
+
+    `page_only` is for a search of one word without filters, whose counts all come from
+    the per-term tables, so that only the page reads the CTE. Then the CTE is not
+    materialized: PostgreSQL keeps the best matches as it ranks them instead of copying
+    every match first, about a fifth faster for a word of 5,000 matches. The statement
+    stays correct if the word turns out not to be one term, but it ranks the matches again
+    for each count.
     """
     order = SORT_ORDERS[sort]
     summary = ", ".join(f"l.{column}" for column in SUMMARY_COLUMNS)
+    materialized = "NOT MATERIALIZED" if page_only else "MATERIALIZED"
     return text(f"""
-        WITH filtered AS MATERIALIZED (
+        WITH filtered AS {materialized} (
             SELECT product_id, category, namespace, product_type, certified, is_free,
                    published_at, pull_count, min_price,
                    ts_rank({RANK_WEIGHTS}, document, {QUERY})::float8
@@ -328,7 +336,8 @@ async def _search_words(
     session: AsyncSession, query: SearchQuery, sort: Sort, words: str, parameters: dict[str, Any]
 ) -> tuple[SearchPage, int]:
     """Return the page of a search with words and how many listings the words match unfiltered."""
-    statement = _word_statement(sort)
+    unfiltered = all(parameters[name] is None for name in FILTER_PARAMETERS)
+    statement = _word_statement(sort, page_only=unfiltered and WORD.fullmatch(words) is not None)
     row = (await session.execute(statement, {**parameters, "words": words, "lowered": words.lower()})).one()
     facets, total, matched = parse_facets(_json(row.facets), parameters)
     return _page(query, sort, _json(row.items), facets, total), matched
