@@ -42,17 +42,22 @@ def parse_facets(counts: dict[str, Any], filters: dict[str, Any]) -> tuple[Facet
     """
     tallies: dict[str, dict[str, int]] = {name: {} for name in GROUPED_FACETS}
     total = matched = 0
+    active = [
+        (name, column, filters[parameter])
+        for name, (column, parameter) in GROUPED_FACETS.items()
+        if filters.get(parameter) is not None
+    ]
     for group in counts.get("groups") or []:
         count = group["count"]
         matched += count
-        passes = {
-            name: filters.get(parameter) is None or group[column] == filters[parameter]
-            for name, (column, parameter) in GROUPED_FACETS.items()
-        }
-        if all(passes.values()):
+        failed = [name for name, column, value in active if group[column] != value]
+        if not failed:
             total += count
+        # A group counts towards a facet's values when it passes every other filter:
+        # towards every facet when it fails none, towards one facet when it fails only
+        # that facet's filter, and towards none when it fails two.
         for name, (column, _) in GROUPED_FACETS.items():
-            if all(passed for other, passed in passes.items() if other != name):
+            if not failed or failed == [name]:
                 value = _facet_value(name, group[column])
                 tallies[name][value] = tallies[name].get(value, 0) + count
 
