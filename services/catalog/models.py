@@ -234,10 +234,10 @@ class SearchTerm(Base):
 
 
 class TermFacet(Base):
-    """How many listings that hold one search term have one combination of facet values.
+    """How many listings that contain one search term have one combination of facet values.
 
     Triggers on `listings` keep these counts current (see the migration that creates
-    them); a one-term search reads its facet counts here instead of counting its matches.
+    them). A one-term search reads its facet counts here instead of counting its matches.
     The terms are lexemes of the listings' search documents.
     """
 
@@ -257,7 +257,7 @@ class TermFacet(Base):
 
 
 class TermPublisher(Base):
-    """How many listings of one publisher hold one search term; kept like `TermFacet`."""
+    """How many listings of one publisher contain one search term, kept current like `TermFacet`."""
 
     __tablename__ = "term_publishers"
     __table_args__ = (Index("ix_term_publishers_listings", "term", text("listings DESC"), "namespace"),)

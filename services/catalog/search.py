@@ -163,8 +163,8 @@ NO_PUBLISHER = "CAST(:publisher AS text) IS NULL"
 def _word_facets_sql() -> str:
     """Return the facet counts of a search with words, from the cheapest source that holds them.
 
-    `filtered` holds the ranked matches that pass the filters, and counts that it holds
-    are grouped from it. The counts of a one-term query are kept per term by triggers
+    `filtered` contains the ranked matches that pass the filters, so counts over those
+    matches are grouped from it. The counts of a one-term query are kept per term by triggers
     (tables `term_facets` and `term_publishers`), so they cost a lookup. Other counts
     come from the matches again, where a filter lets PostgreSQL combine the word index
     with the index of the filter.

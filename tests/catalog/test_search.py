@@ -261,8 +261,8 @@ async def test_facet_counts_with_words_and_two_filters(seeded):
     assert facet(page, "pricing") == {"free": 2}
 
 
-# A query of one word takes its counts from the kept tables; the same word twice is a
-# query of three nodes, which counts its matches. Both must agree.
+# A query of one word reads its counts from the per-term tables. The same word twice is
+# a query of three nodes, so it counts its matches instead. Both must agree.
 async def test_one_term_counts_equal_counted_matches(seeded):
     for params in (
         {},
