@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import Product, ProductVersion, Tier
 from shared.events import emit
-from shared.events.schemas import ProductPublished, ProductSubmitted, ProductUnlisted, PublishedTier, TierSource
+from shared.events.schemas import (
+    ProductPublished,
+    ProductSubmitted,
+    ProductUnlisted,
+    ProductWithdrawn,
+    PublishedTier,
+    TierSource,
+)
 
 
 def store_repository(product: Product) -> str:
@@ -101,3 +108,8 @@ async def emit_published(
 async def emit_unlisted(session: AsyncSession, product: Product) -> None:
     data = ProductUnlisted(product_id=product.id, organisation_id=product.organisation_id)
     await emit(session, "catalog.product.unlisted", subject=str(product.id), data=data)
+
+
+async def emit_withdrawn(session: AsyncSession, product: Product, version: ProductVersion) -> None:
+    data = ProductWithdrawn(product_id=product.id, version_id=version.id, organisation_id=product.organisation_id)
+    await emit(session, "catalog.product.withdrawn", subject=str(product.id), data=data)

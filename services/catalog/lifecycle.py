@@ -27,6 +27,8 @@ VERSION_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "request_changes": (frozenset({"submitted", "in_review"}), "changes_requested"),
     "reject": (frozenset({"submitted", "in_review"}), "rejected"),
     "publish": (frozenset({"approved"}), "published"),
+    # The publisher takes a submission back to edit it, for instance to fix a tier's source.
+    "withdraw": (frozenset({"submitted", "in_review"}), "draft"),
 }
 
 # Listing transitions of a product.

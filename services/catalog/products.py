@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import profiles
-from services.catalog.events import emit_submitted
+from services.catalog.events import emit_submitted, emit_withdrawn
 from services.catalog.lifecycle import (
     EDITABLE_STATES,
     OPEN_STATES,
@@ -275,6 +275,23 @@ async def submit_version(
         profile_complete=not missing,
     )
     log.info("version.submitted", product_id=str(product.id), version_id=str(version.id))
+
+
+async def withdraw_version(session: AsyncSession, product: Product, version: ProductVersion) -> None:
+    """Return a submitted version to draft before its review is decided, and emit the event.
+
+    Moderation closes the version's review case when the event arrives. A decision that
+    moderation made before that no longer applies to the draft and is ignored here.
+    NOTE: if the decision was an approval, licensing may still copy the reviewed image
+    into the store repository; nothing is published, and the next approval copies it again.
+    """
+    # The version row is locked, so its state cannot change before the update below.
+    if version.state not in VERSION_TRANSITIONS["withdraw"][0]:
+        raise version_conflict(version, "withdraw", version.state)
+
+    await require_version_move(session, version, "withdraw", state_reason="Withdrawn by the publisher")
+    await emit_withdrawn(session, product, version)
+    log.info("version.withdrawn", product_id=str(product.id), version_id=str(version.id))
 
 
 # Helpers.

@@ -18,6 +18,7 @@ from shared.events.schemas import (
     ProductPublished,
     ProductSubmitted,
     ProductUnlisted,
+    ProductWithdrawn,
     ScanCompleted,
     ScanFailed,
     VulnerabilityChanged,
@@ -28,6 +29,10 @@ log = structlog.get_logger()
 
 async def on_product_submitted(session: AsyncSession, envelope: Envelope, data: ProductSubmitted) -> None:
     await reviews.open_round(session, data, submitted_at=envelope.occurred_at)
+
+
+async def on_product_withdrawn(session: AsyncSession, envelope: Envelope, data: ProductWithdrawn) -> None:
+    await reviews.withdraw_round(session, data)
 
 
 async def on_scan_completed(session: AsyncSession, envelope: Envelope, data: ScanCompleted) -> None:
@@ -140,6 +145,7 @@ async def on_image_promoted(session: AsyncSession, envelope: Envelope, data: Ima
 
 HANDLERS: dict[str, Handler] = {
     "catalog.product.submitted": on_product_submitted,
+    "catalog.product.withdrawn": on_product_withdrawn,
     "scanning.scan.completed": on_scan_completed,
     "scanning.scan.failed": on_scan_failed,
     "scanning.vulnerability.detected": on_vulnerability_detected,

@@ -51,7 +51,7 @@ class ReviewCase(Base):
     namespace: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100))
     product_type: Mapped[str] = mapped_column(String(20))
-    # awaiting_scans, in_review, changes_requested, approved or rejected.
+    # awaiting_scans, in_review, changes_requested, approved, rejected or withdrawn.
     state: Mapped[str] = mapped_column(String(30), index=True)
     current_round: Mapped[int] = mapped_column(Integer)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)

@@ -24,7 +24,7 @@ from services.moderation.models import ReviewCase, ReviewRound, Scan
 from services.moderation.session_context import now as current_time
 from shared.errors import Conflict, InvalidValue, NotFound
 from shared.events import emit
-from shared.events.schemas import ProductSubmitted, ReviewDecided, ReviewedImage
+from shared.events.schemas import ProductSubmitted, ProductWithdrawn, ReviewDecided, ReviewedImage
 
 log = structlog.get_logger()
 
@@ -53,6 +53,13 @@ class RoundImage:
 
 
 # Opening cases and rounds.
+
+# Case states that a submission made after the case's decision reopens. After a
+# withdrawal, that is the publisher's next submission. After an approval or a rejection,
+# it means the catalog never applied the decision: the publisher withdrew the version
+# while the decision's event was on its way, then submitted it again. An older
+# submission delivered again changes nothing.
+REOPENED_BY_LATER_SUBMISSION = frozenset({"withdrawn", "approved", "rejected"})
 
 
 async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted_at: datetime) -> ReviewCase | None:
@@ -91,7 +98,9 @@ async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted
             raise Conflict(f"Review case of version {data.version_id} was opened concurrently")
         case = await session.get(ReviewCase, case_id)
         log.info("review.case_opened", case_id=str(case.id), version_id=str(data.version_id))
-    elif case.state == "changes_requested":
+    elif case.state == "changes_requested" or (
+        case.state in REOPENED_BY_LATER_SUBMISSION and case.decided_at is not None and submitted_at >= case.decided_at
+    ):
         case.state = "awaiting_scans"
         case.current_round += 1
         case.updated_at = now
@@ -121,6 +130,36 @@ async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted
 
     # Scans may have arrived before the submission did.
     await start_review_if_scanned(session, case)
+    return case
+
+
+async def withdraw_round(session: AsyncSession, data: ProductWithdrawn) -> ReviewCase | None:
+    """Close the current round of a case whose version the publisher withdrew.
+
+    Returns the case, or None when there is no open case: a decided case keeps its
+    decision, which the catalog ignores for the withdrawn version.
+    """
+    now = current_time(session)
+    case = (
+        await session.execute(select(ReviewCase).where(ReviewCase.version_id == data.version_id).with_for_update())
+    ).scalar_one_or_none()
+    if case is None or case.state not in ("awaiting_scans", "in_review"):
+        log.warning(
+            "review.withdrawal_ignored",
+            version_id=str(data.version_id),
+            state=case.state if case is not None else None,
+        )
+        return None
+
+    case.state = "withdrawn"
+    case.decided_at = now
+    case.updated_at = now
+    review_round = await current_round(session, case)
+    review_round.decision = "withdrawn"
+    review_round.decided_at = now
+    review_round.reason = "Withdrawn by the publisher"
+    await session.flush()
+    log.info("review.withdrawn", case_id=str(case.id), round=case.current_round)
     return case
 
 

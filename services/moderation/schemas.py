@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-CaseState = Literal["awaiting_scans", "in_review", "changes_requested", "approved", "rejected"]
+CaseState = Literal["awaiting_scans", "in_review", "changes_requested", "approved", "rejected", "withdrawn"]
 SlaState = Literal["open", "breached", "closed", "revoked"]
 Badge = Literal["certified_container", "certified_plugin"]
 

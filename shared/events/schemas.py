@@ -152,6 +152,14 @@ class ProductUnlisted(EventData):
     organisation_id: uuid.UUID
 
 
+class ProductWithdrawn(EventData):
+    """A publisher took a submitted version back before its review was decided."""
+
+    product_id: uuid.UUID
+    version_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
 # Scanning.
 
 
@@ -394,6 +402,7 @@ EVENT_SCHEMAS: dict[str, tuple[int, type[EventData]]] = {
     "catalog.product.published": (1, ProductPublished),
     "catalog.version.published": (1, VersionPublished),
     "catalog.product.unlisted": (1, ProductUnlisted),
+    "catalog.product.withdrawn": (1, ProductWithdrawn),
     "scanning.scan.completed": (1, ScanCompleted),
     "scanning.scan.failed": (1, ScanFailed),
     "scanning.vulnerability.detected": (1, VulnerabilityChanged),

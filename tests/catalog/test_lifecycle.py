@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.catalog.support import approve_and_promote, decision, deliver, outbox_events
 
 
@@ -189,6 +191,102 @@ async def test_rejected_is_final(publisher):
     assert await version_state(publisher, product) == "rejected"
     assert resubmitted.status_code == 409
     assert resubmitted.json()["current_state"] == "rejected"
+
+
+async def events_of(publisher, product, event_type: str) -> list[dict]:
+    events = await outbox_events(publisher.service, event_type)
+    return [event for event in events if event["product_id"] == product["id"]]
+
+
+async def withdraw(publisher, product):
+    return await publisher.service.client.post(
+        f"/products/{product['id']}/versions/{product['version']['id']}/withdraw", headers=publisher.headers
+    )
+
+
+@pytest.mark.parametrize("in_review", [False, True])
+async def test_withdraw_returns_submission_to_draft(publisher, in_review):
+    product = await submitted_product(publisher)
+    if in_review:
+        await scan_completed(publisher.service, product, product["version"]["id"])
+        assert await version_state(publisher, product) == "in_review"
+
+    response = await withdraw(publisher, product)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["version"]["state"] == "draft"
+    assert response.json()["version"]["state_reason"] == "Withdrawn by the publisher"
+    [event] = await events_of(publisher, product, "catalog.product.withdrawn")
+    assert event == {
+        "product_id": product["id"],
+        "version_id": product["version"]["id"],
+        "organisation_id": product["organisation_id"],
+    }
+
+
+async def test_withdrawn_version_can_be_edited_and_resubmitted(publisher):
+    product = await submitted_product(publisher)
+    await withdraw(publisher, product)
+
+    edited = await publisher.service.client.patch(
+        f"/products/{product['id']}/versions/{product['version']['id']}",
+        json={"install_instructions": "Pull the fixed tag."},
+        headers=publisher.headers,
+    )
+    resubmitted = await publisher.submit(product)
+
+    assert edited.status_code == 200, edited.text
+    assert resubmitted.status_code == 200, resubmitted.text
+    assert resubmitted.json()["version"]["state"] == "submitted"
+    assert len(await events_of(publisher, product, "catalog.product.submitted")) == 2
+
+
+@pytest.mark.parametrize("state", ["draft", "changes_requested", "approved"])
+async def test_withdraw_outside_review_conflicts(publisher, state):
+    await publisher.complete_profile()
+    product = await publisher.create_product()
+    if state != "draft":
+        await publisher.submit(product)
+        event = "moderation.review.approved" if state == "approved" else "moderation.review.changes_requested"
+        await deliver(publisher.service, event, decision(product, product["version"]["id"]))
+
+    response = await withdraw(publisher, product)
+
+    assert response.status_code == 409
+    assert response.json()["current_state"] == state
+    assert await events_of(publisher, product, "catalog.product.withdrawn") == []
+
+
+async def test_decision_after_withdrawal_is_ignored(publisher):
+    product = await submitted_product(publisher)
+    await withdraw(publisher, product)
+
+    await deliver(publisher.service, "moderation.review.approved", decision(product, product["version"]["id"]))
+
+    assert await version_state(publisher, product) == "draft"
+
+
+async def test_withdraw_of_other_organisation_is_404(publisher, rival):
+    product = await submitted_product(publisher)
+    await rival.complete_profile()
+
+    response = await rival.service.client.post(
+        f"/products/{product['id']}/versions/{product['version']['id']}/withdraw", headers=rival.headers
+    )
+
+    assert response.status_code == 404
+    assert await version_state(publisher, product) == "submitted"
+
+
+async def test_viewer_cannot_withdraw(publisher):
+    product = await submitted_product(publisher)
+
+    response = await publisher.service.client.post(
+        f"/products/{product['id']}/versions/{product['version']['id']}/withdraw", headers=publisher.viewer_headers
+    )
+
+    assert response.status_code == 403
+    assert await version_state(publisher, product) == "submitted"
 
 
 async def test_approval_of_draft_is_ignored(publisher):

@@ -366,3 +366,78 @@ async def test_publisher_sees_only_own_cases_in_queue(stage, publisher, rival):
     response = await stage.client.get("/cases", headers=stage.headers(publisher.user))
 
     assert [case["slug"] for case in response.json()["items"]] == ["own"]
+
+
+# Withdrawal.
+
+
+def withdrawal(product: Product, version_id: uuid.UUID) -> dict:
+    return {
+        "product_id": product.product_id,
+        "version_id": version_id,
+        "organisation_id": product.publisher.organisation_id,
+    }
+
+
+async def test_withdrawal_closes_round_until_resubmission(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("withdrawn-round-1"))
+    assert (await stage.case_of(product))["state"] == "in_review"
+
+    stage.advance(hours=1)
+    await stage.deliver("catalog.product.withdrawn", withdrawal(product, version_id))
+    case = await stage.case_of(product)
+    approval = await stage.client.post(f"/cases/{case['id']}/approve", json={}, headers=stage.headers(REVIEWER))
+
+    assert case["state"] == "withdrawn"
+    assert case["rounds"][0]["decision"] == "withdrawn"
+    assert case["rounds"][0]["reason"] == "Withdrawn by the publisher"
+    assert approval.status_code == 409
+    assert "withdrawn" in approval.json()["detail"]
+    assert await stage.events("moderation.review.approved", case_id=case["id"]) == []
+
+    stage.advance(hours=1)
+    await stage.submit(product, version_id)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
+
+
+async def test_old_submission_does_not_reopen_withdrawn_case(stage, product):
+    version_id = uuid.uuid4()
+    submitted_at = stage.clock.now()
+    await stage.submit(product, version_id)
+    stage.advance(hours=1)
+    await stage.deliver("catalog.product.withdrawn", withdrawal(product, version_id))
+    withdrawn_at = stage.clock.now()
+
+    # The first submission's event delivered again, stamped with its original time.
+    stage.clock.set(submitted_at)
+    await stage.submit(product, version_id)
+    stage.clock.set(withdrawn_at)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "withdrawn"
+    assert case["current_round"] == 1
+
+
+async def test_resubmission_after_unapplied_approval_reopens(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("approved-then-withdrawn"))
+    case = await stage.case_of(product)
+    await stage.approve(case["id"])
+
+    # The catalog withdrew the version before the approval reached it, so the case keeps
+    # its decision, and the publisher's next submission opens a new round.
+    await stage.deliver("catalog.product.withdrawn", withdrawal(product, version_id))
+    assert (await stage.case_of(product))["state"] == "approved"
+    stage.advance(minutes=10)
+    await stage.submit(product, version_id)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
+    assert [round_["decision"] for round_ in case["rounds"]] == ["approved", None]

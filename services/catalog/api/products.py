@@ -1,4 +1,4 @@
-"""Routes of products and versions: create, edit, submit, read the listing, unlist and relist."""
+"""Routes of products and versions: create, edit, submit, withdraw, read the listing, unlist and relist."""
 
 from __future__ import annotations
 
@@ -264,6 +264,23 @@ async def submit_version(
     product = await products.product_for_editor(session, product_id, principal)
     version = await products.version_of(session, product, version_id, principal, lock=True)
     await products.submit_version(session, product, version, min_logo_side=settings.min_logo_side)
+    await session.refresh(version)
+    return await product_view(session, product, version)
+
+
+@router.post(
+    "/products/{product_id}/versions/{version_id}/withdraw",
+    operation_id="catalog_withdraw_version",
+    summary="Take a submitted version back to draft before its review is decided",
+    response_model=ProductOut,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def withdraw_version(
+    product_id: uuid.UUID, version_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> ProductOut:
+    product = await products.product_for_editor(session, product_id, principal)
+    version = await products.version_of(session, product, version_id, principal, lock=True)
+    await products.withdraw_version(session, product, version)
     await session.refresh(version)
     return await product_view(session, product, version)
 
