@@ -759,6 +759,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/catalog/products/{product_id}/versions/{version_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a submitted version back to draft before its review is decided */
+        post: operations["catalog_withdraw_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/catalog/readyz": {
         parameters: {
             query?: never;
@@ -4160,7 +4177,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected";
+            state: "awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected" | "withdrawn";
             /**
              * Updated At
              * Format: date-time
@@ -4217,7 +4234,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected";
+            state: "awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected" | "withdrawn";
             /**
              * Updated At
              * Format: date-time
@@ -9946,6 +9963,119 @@ export interface operations {
             };
         };
     };
+    catalog_withdraw_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["catalog.ProductOut"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     catalog_readyz: {
         parameters: {
             query?: never;
@@ -14040,7 +14170,7 @@ export interface operations {
     moderation_list_cases: {
         parameters: {
             query?: {
-                state?: ("awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected") | null;
+                state?: ("awaiting_scans" | "in_review" | "changes_requested" | "approved" | "rejected" | "withdrawn") | null;
                 product_type?: ("image" | "plugin") | null;
                 has_critical_findings?: boolean | null;
                 /** @description Only cases opened at least this long ago */
