@@ -492,10 +492,10 @@ async def test_crashed_archive_scan_deletes_upload(service, tokens, editor, tmp_
     from tests.scanning.test_archive import oci_layout_members, write_tar
     from tests.scanning.layerkit import digest_of, gzipped
 
-    # The name is longer than the component table's 300-character column, so storing the
-    # inventory raises a database error: the scanner's crash path, not its failure path.
-    name = "a" * 400
-    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", f"P:{name}\nV:1.0-r0\nA:x86_64\no:{name}\n\n"))
+    # The distribution ID is longer than the image table's 64-character column, so storing
+    # the inventory raises a database error: the scanner's crash path, not its failure path.
+    os_release = f"ID={'a' * 100}\nVERSION_ID=1\n"
+    layer = tar(file("etc/os-release", os_release), file("lib/apk/db/installed", APK_DB))
     config = json.dumps({
         "architecture": "amd64", "os": "linux", "config": {"User": "app"},
         "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},
