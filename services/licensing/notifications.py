@@ -141,6 +141,13 @@ async def handle_event(session: AsyncSession, event: RegistryNotification, *, no
         return False
     parsed = parse_repository(event.target.repository)
     if parsed is None:
+        # The registry retries a batch that gets an error response, so an event outside
+        # staging/ and store/, or with an invalid name, is logged and skipped instead.
+        log.warning(
+            "licensing.notifications.invalid_repository",
+            repository=event.target.repository[:300],
+            registry_event_id=event.id,
+        )
         return False
     # Other Wharf services (promotion, the scanner) act as `service:<name>`.
     if event.actor.name.startswith("service:"):

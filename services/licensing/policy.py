@@ -34,8 +34,9 @@ DELETE = "delete"
 STAGING = "staging"
 STORE = "store"
 
-# One path component of a repository name, as Distribution defines it.
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
+# One path component of a repository name, as Distribution defines it. `\Z` ends the
+# pattern because `$` also matches before a final newline.
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*\Z", re.ASCII)
 
 
 class CredentialScope(StrEnum):

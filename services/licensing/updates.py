@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,11 +25,28 @@ from services.licensing.policy import listing_status
 router = APIRouter(tags=["updates"])
 
 MAX_IMAGES = 100
-_DIGEST = re.compile(r"^[a-z0-9]+:[a-f0-9]{32,}$")
+# `\Z` ends the pattern because `$` also matches before a final newline.
+_DIGEST = re.compile(r"^[a-z0-9]+:[a-f0-9]{32,}\Z", re.ASCII)
+
+
+def _valid_reference(reference: str) -> str:
+    """Reject a reference with whitespace or control characters, or with an invalid digest."""
+    if any(character.isspace() or not character.isprintable() for character in reference):
+        raise ValueError(
+            f"Image reference {reference[:300]!r} contains whitespace or a control character: "
+            "send the reference alone, e.g. store/acme/db:1.2"
+        )
+    _, at, digest = reference.partition("@")
+    if at and not _DIGEST.match(digest):
+        raise ValueError(
+            f"Image reference {reference[:300]!r} has an invalid digest {digest[:200]!r}: "
+            "expected <algorithm>:<hex>, e.g. sha256: and 64 hexadecimal digits"
+        )
+    return reference
 
 
 class UpdateCheckRequest(BaseModel):
-    images: list[str] = Field(
+    images: list[Annotated[str, AfterValidator(_valid_reference)]] = Field(
         min_length=1,
         max_length=MAX_IMAGES,
         description="Image references or digests the host runs, e.g. store/acme/db:1.2",
@@ -76,7 +94,7 @@ def split_reference(reference: str) -> tuple[str, str | None, str | None]:
 
 
 async def check_reference(session: AsyncSession, reference: str) -> UpdateCheckResult:
-    repository, tag, digest = split_reference(reference.strip())
+    repository, tag, digest = split_reference(reference)
     product = await session.scalar(select(Product).where(Product.store_repository == repository))
     if product is None or (digest is not None and not _DIGEST.match(digest)):
         return UpdateCheckResult(reference=reference, status="unknown")

@@ -102,6 +102,9 @@ class ScannedImage(Base):
     is_plugin: Mapped[bool] = mapped_column(Boolean, default=False)
     totals: Mapped[dict] = mapped_column(JSON_DOCUMENT, default=dict)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # Packages stored differently from the image, such as names cut to their column, one
+    # object each in the shape of `schemas.ScanWarning`.
+    warnings: Mapped[list] = mapped_column(JSON_DOCUMENT, default=list)
 
     scan: Mapped[Scan] = relationship(back_populates="images")
     layers: Mapped[list[ScannedLayer]] = relationship(

@@ -9,6 +9,7 @@ thread (the scanner is CPU-bound and synchronous), then stores the inventory and
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -311,6 +312,17 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
     findings: list[FindingRef] = []
     plugin_checks_passed: bool | None = None
     for result in results:
+        components, warnings = fit_components(result.components)
+        if warnings:
+            log.warning(
+                "scan_packages_truncated",
+                scan_id=str(scan.id),
+                digest=result.digest,
+                packages=len(warnings),
+            )
+        # NOTE: the distribution's ID and VERSION_ID from os-release go into columns of 64
+        # characters here and 50 in the vulnerability database, so a longer value still
+        # fails the scan as internal-error.
         image = ScannedImage(
             id=uuid.uuid4(),
             scan_id=scan.id,
@@ -322,6 +334,7 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
             is_plugin=result.is_plugin,
             totals=result.totals,
             duration_ms=int(result.duration_seconds * 1000),
+            warnings=warnings,
         )
         session.add(image)
         # Components have no ORM relationship to their image, so the image row must exist
@@ -340,7 +353,7 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
                     created_by=layer.created_by,
                 )
             )
-        session.add_all(_component_row(image.id, component) for component in result.components)
+        session.add_all(_component_row(image.id, component) for component in components)
         for check in result.checks:
             session.add(
                 CheckResultRow(
@@ -356,10 +369,11 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
                 checks_passed = False
             if check.id == "plugin-config":
                 plugin_checks_passed = check.passed and plugin_checks_passed is not False
-        components_total += len(result.components)
+        components_total += len(components)
 
         # Match the inventory against the vulnerability database now; a first scan reports
-        # its findings in the completion event rather than as detections.
+        # its findings in the completion event rather than as detections. It matches the
+        # stored (possibly cut) components, as re-matching after a feed import will.
         change = await assess_inventory(
             session,
             ImageInventory(
@@ -367,7 +381,7 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
                 organization_id=scan.organisation_id,
                 reference=f"{_repository(scan.reference)}@{result.digest}",
                 distro=result.distro,
-                components=result.components,
+                components=components,
             ),
             now=runtime.clock.now(),
         )
@@ -430,9 +444,62 @@ def _repository(reference: str) -> str:
     return name
 
 
+# Component fields stored in columns of bounded length, with that length in characters.
+_BOUNDED_FIELDS = tuple(
+    (name, ScannedComponent.__table__.c[name].type.length)
+    for name in ("name", "match_name", "version", "source_name", "source_version")
+)
+# Characters of an overlong package name quoted in a warning's detail.
+_NAME_PREVIEW = 60
+
+
+def fit_components(components) -> tuple[list[Component], list[dict]]:
+    """Cut overlong package fields to their columns and return one warning per cut package.
+
+    A package database in an image is publisher input, so a name or version may be longer
+    than any real one. The package is kept rather than dropped, so it stays in the SBOM and
+    in vulnerability matching, and its purl keeps the full name and version.
+    """
+    fitted: list[Component] = []
+    warnings: list[dict] = []
+    for component in components:
+        cut = {}
+        for field_name, length in _BOUNDED_FIELDS:
+            value = getattr(component, field_name)
+            if value is not None and len(value) > length:
+                cut[field_name] = value[:length]
+        if not cut:
+            fitted.append(component)
+            continue
+        fitted.append(dataclasses.replace(component, **cut))
+        warnings.append(_truncation_warning(component, cut))
+    return fitted, warnings
+
+
+def _truncation_warning(component: Component, cut: dict[str, str]) -> dict:
+    name = component.name
+    if len(name) > _NAME_PREVIEW:
+        name = name[:_NAME_PREVIEW] + "…"
+    changes = ", ".join(
+        f"{field_name} of {len(getattr(component, field_name))} characters cut to {len(value)}"
+        for field_name, value in cut.items()
+    )
+    layer = component.layer
+    return {
+        "code": "package-truncated",
+        "detail": (
+            f"{component.ecosystem} package {name!r} from {component.path} in layer "
+            f"{layer.index} ({layer.digest}): {changes}"
+        ),
+        "package": cut.get("name", component.name),
+        "fields": list(cut),
+        "path": component.path,
+        "layer_index": layer.index,
+        "layer_digest": layer.digest,
+    }
+
+
 def _component_row(image_id: uuid.UUID, component: Component) -> ScannedComponent:
-    # NOTE: a name longer than its column (300 characters) or a version longer than 200,
-    # read from a package database in the image, fails the whole scan as internal-error.
     return ScannedComponent(
         image_id=image_id,
         ecosystem=str(component.ecosystem),

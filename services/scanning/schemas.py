@@ -49,6 +49,18 @@ class OperatingSystem(BaseModel):
     name: str
 
 
+class ScanWarning(BaseModel):
+    """A package the scan had to change to store it, so the inventory differs from the image."""
+
+    code: str = Field(description="package-truncated: fields were cut to their maximum length")
+    detail: str
+    package: str = Field(description="The package name as stored, after any cut")
+    fields: list[str] = Field(description="Component fields that were cut, e.g. name, version")
+    path: str = Field(description="File in the image the package was read from")
+    layer_index: int
+    layer_digest: str
+
+
 class ImageOut(BaseModel):
     id: uuid.UUID = Field(description="Scanned image id; its findings are at /images/{id}/findings")
     digest: str
@@ -58,6 +70,9 @@ class ImageOut(BaseModel):
     totals: dict[str, int]
     layers: list[LayerOut]
     checks: list[CheckOut]
+    warnings: list[ScanWarning] = Field(
+        default_factory=list, description="Packages stored differently from the image"
+    )
 
 
 class ScanSummary(BaseModel):
@@ -146,6 +161,7 @@ def _image(image: ScannedImage) -> ImageOut:
             )
             for check in image.checks
         ],
+        warnings=[ScanWarning(**warning) for warning in image.warnings or ()],
     )
 
 

@@ -119,6 +119,20 @@ async def test_staging_push_emits_pushed(stack):
     assert pushes[0]["user_id"] == str(USERS["pete"].user_id)
 
 
+async def test_push_with_trailing_newline_ignored(stack):
+    repository = f"staging/acme/newline-{uuid.uuid4().hex[:8]}"
+    body = _notification(f"{repository}\n", str(uuid.uuid4()))
+    body["events"][0]["action"] = "push"
+    body["events"][0]["request"]["method"] = "PUT"
+    headers = {"Authorization": f"Bearer {NOTIFICATIONS_SECRET}", "Content-Type": EVENTS_CONTENT_TYPE}
+
+    response = await stack.service.client.post("/registry/notifications", json=body, headers=headers)
+    pushes = [e for e in await stack.emitted("licensing.image.pushed") if e["repository"].startswith(repository)]
+
+    assert response.status_code == 204
+    assert pushes == []
+
+
 def _notification(repository: str, event_id: str) -> dict:
     return {
         "events": [

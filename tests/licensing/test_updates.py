@@ -54,3 +54,28 @@ async def test_update_check_limits_list(stack):
     )
 
     assert response.status_code == 422
+
+
+async def test_update_check_rejects_trailing_newline(stack):
+    product = await published_product(stack, access_policy="everyone")
+    references = [f"{product.repository}:1.0\n", f"{product.repository}@{product.image.digest}\n"]
+
+    for reference in references:
+        response = await stack.service.client.post("/updates/check", json={"images": [reference]})
+
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["field"] == "body.images.0"
+        assert repr(reference) in error["message"]
+
+
+async def test_update_check_rejects_invalid_digest(stack):
+    product = await published_product(stack, access_policy="everyone")
+    reference = f"{product.repository}@sha256:not-hex"
+
+    response = await stack.service.client.post("/updates/check", json={"images": [reference]})
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "body.images.0"
+    assert "'sha256:not-hex'" in error["message"]

@@ -212,6 +212,62 @@ async def test_scanned_image_id_names_its_findings(service, tokens, editor, stra
     assert as_stranger.status_code == 404
 
 
+async def test_overlong_package_kept_and_flagged(service, tokens, editor, registry):
+    long_name = "x" * 400
+    long_version = "1.0-r" + "9" * 250
+    apk_db = (
+        APK_DB
+        + f"P:{long_name}\nV:1.0-r0\nA:x86_64\no:{long_name}\n\n"
+        + f"P:busybox\nV:{long_version}\nA:x86_64\no:busybox\n\n"
+    )
+    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", apk_db))
+    push_image(registry, "staging/acme/overlong", "1", [layer])
+    headers = tokens.headers(editor)
+
+    created = await service.client.post("/scans", json={"reference": "staging/acme/overlong:1"}, headers=headers)
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+    components = await service.client.get(f"/scans/{scan['id']}/components", headers=headers)
+    [event] = await outbox_events(service, "scanning.scan.completed")
+
+    assert scan["status"] == "completed", scan
+    [image] = scan["images"]
+    layer_digest = image["layers"][0]["digest"]
+    by_name = {item["name"]: item for item in components.json()["items"]}
+    assert set(by_name) == {"musl", "x" * 300, "busybox"}
+    assert by_name["x" * 300]["match_name"] == "x" * 300
+    assert by_name["x" * 300]["source_name"] == "x" * 300
+    assert by_name["busybox"]["version"] == long_version[:200]
+    # The package URL keeps the name and version as the image states them.
+    assert long_name in by_name["x" * 300]["purl"]
+    assert long_version in by_name["busybox"]["purl"]
+    assert image["totals"]["components"] == 3
+    assert event["data"]["components"] == 3
+    warnings = {warning["package"]: warning for warning in image["warnings"]}
+    assert set(warnings) == {"x" * 300, "busybox"}
+    for warning in warnings.values():
+        assert warning["code"] == "package-truncated"
+        assert warning["layer_index"] == 0
+        assert warning["layer_digest"] == layer_digest
+        assert warning["path"] == "/lib/apk/db/installed"
+        assert layer_digest in warning["detail"]
+    assert warnings["x" * 300]["fields"] == ["name", "match_name", "source_name"]
+    assert "400 characters" in warnings["x" * 300]["detail"]
+    assert warnings["busybox"]["fields"] == ["version", "source_version"]
+    assert "busybox" in warnings["busybox"]["detail"]
+
+
+async def test_scan_without_overlong_package_has_no_warnings(service, tokens, editor, registry):
+    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", APK_DB))
+    push_image(registry, "staging/acme/plain", "1", [layer])
+    headers = tokens.headers(editor)
+
+    created = await service.client.post("/scans", json={"reference": "staging/acme/plain:1"}, headers=headers)
+    scan = await wait_for_scan(service, headers, created.json()["id"])
+
+    assert scan["status"] == "completed", scan
+    assert scan["images"][0]["warnings"] == []
+
+
 async def test_on_demand_outside_own_namespace_not_found(service, tokens, editor):
     response = await service.client.post(
         "/scans", json={"reference": "staging/other/app:1"}, headers=tokens.headers(editor)
@@ -436,10 +492,10 @@ async def test_crashed_archive_scan_deletes_upload(service, tokens, editor, tmp_
     from tests.scanning.test_archive import oci_layout_members, write_tar
     from tests.scanning.layerkit import digest_of, gzipped
 
-    # The name is longer than the component table's 300-character column, so storing the
-    # inventory raises a database error: the scanner's crash path, not its failure path.
-    name = "a" * 400
-    layer = tar(file("etc/os-release", OS_RELEASE), file("lib/apk/db/installed", f"P:{name}\nV:1.0-r0\nA:x86_64\no:{name}\n\n"))
+    # The distribution ID is longer than the image table's 64-character column, so storing
+    # the inventory raises a database error: the scanner's crash path, not its failure path.
+    os_release = f"ID={'a' * 100}\nVERSION_ID=1\n"
+    layer = tar(file("etc/os-release", os_release), file("lib/apk/db/installed", APK_DB))
     config = json.dumps({
         "architecture": "amd64", "os": "linux", "config": {"User": "app"},
         "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},

@@ -199,3 +199,43 @@ async def test_staff_classify_and_waive(api):
     assert summary.json()["counts"]["major"] == 1
     assert summary.json()["counts"]["critical"] == 0
     assert summary.json()["waived"] == 1
+
+
+async def test_waived_finding_shows_its_waiver(api):
+    running, issuer, clock = api
+    staff = issuer.headers(SECURITY)
+    await running.client.post("/vulnerability-feeds/imports", json={}, headers=staff)
+    image = await scanned_image(running)
+    listing = await running.client.get(f"/images/{image.image_id}/findings", headers=staff)
+    scored = {item["vulnerability_id"]: item["id"] for item in listing.json()["items"]}["PYSEC-9002-1"]
+    expiry = clock.now() + timedelta(days=30)
+    await running.client.post(
+        f"/findings/{scored}/waivers",
+        json={"kind": "not_affected", "reason": "sandboxed templates only", "expires_at": expiry.isoformat()},
+        headers=staff,
+    )
+
+    own = await running.client.get(f"/images/{image.image_id}/findings", headers=issuer.headers(PUBLISHER))
+    by_staff = await running.client.get(f"/images/{image.image_id}/findings", headers=staff)
+    other = await running.client.get(f"/images/{image.image_id}/findings", headers=issuer.headers(OTHER))
+    clock.advance(timedelta(days=31))
+    expired = await running.client.get(f"/images/{image.image_id}/findings", headers=issuer.headers(PUBLISHER))
+
+    assert own.status_code == 200
+    by_vulnerability = {item["vulnerability_id"]: item for item in own.json()["items"]}
+    waived = by_vulnerability["PYSEC-9002-1"]
+    assert waived["waived"] is True
+    assert waived["waiver"]["reason"] == "sandboxed templates only"
+    assert waived["waiver"]["kind"] == "not_affected"
+    assert datetime.fromisoformat(waived["waiver"]["expires_at"]) == expiry
+    assert waived["waiver"]["staff_id"] == str(SECURITY.user_id)
+    assert by_vulnerability["PYSEC-9002-2"]["waived"] is False
+    assert by_vulnerability["PYSEC-9002-2"]["waiver"] is None
+    assert by_staff.status_code == 200
+    staff_view = {item["vulnerability_id"]: item for item in by_staff.json()["items"]}
+    assert staff_view["PYSEC-9002-1"]["waiver"]["reason"] == "sandboxed templates only"
+    assert other.status_code == 404
+    assert "sandboxed" not in other.text
+    after_expiry = {item["vulnerability_id"]: item for item in expired.json()["items"]}
+    assert after_expiry["PYSEC-9002-1"]["waived"] is False
+    assert after_expiry["PYSEC-9002-1"]["waiver"] is None

@@ -61,7 +61,9 @@ async def _finding_for(session: AsyncSession, principal: Principal, finding_id: 
     return finding
 
 
-def _finding_read(finding: Finding, waived: bool, model=FindingRead, **extra) -> FindingRead:
+def _finding_read(
+    finding: Finding, waiver: FindingWaiver | None, model=FindingRead, **extra
+) -> FindingRead:
     return model(
         id=finding.id,
         image_id=finding.image_id,
@@ -82,7 +84,8 @@ def _finding_read(finding: Finding, waived: bool, model=FindingRead, **extra) ->
         finding_class=classification.effective_class(finding).value,
         cvss_class=finding.cvss_class,
         status=finding.status,
-        waived=waived,
+        waived=waiver is not None,
+        waiver=WaiverRead.model_validate(waiver) if waiver is not None else None,
         detected_at=finding.detected_at,
         resolved_at=finding.resolved_at,
         references=list(finding.references),
@@ -178,8 +181,10 @@ async def list_image_findings(
     rows = list((await session.execute(statement)).scalars())
     page_rows, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.detected_at, row.id))
 
+    # NOTE: only waivers recorded in scanning count. A waiver granted in a moderation review
+    # case is stored by moderation and does not show on these findings.
     waived = await classification.waivers_in_force(session, [row.id for row in page_rows], _now(request))
-    items = [_finding_read(row, row.id in waived) for row in page_rows]
+    items = [_finding_read(row, waived.get(row.id)) for row in page_rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -230,7 +235,7 @@ async def _detail(session: AsyncSession, finding: Finding, request: Request) -> 
     in_force = await classification.waivers_in_force(session, [finding.id], _now(request))
     return _finding_read(
         finding,
-        finding.id in in_force,
+        in_force.get(finding.id),
         model=FindingDetail,
         classifications=[ClassificationRead.model_validate(row) for row in classifications],
         waivers=[WaiverRead.model_validate(row) for row in waivers],

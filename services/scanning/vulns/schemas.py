@@ -88,6 +88,11 @@ class FindingRead(BaseModel):
     cvss_class: str
     status: str
     waived: bool
+    waiver: WaiverRead | None = Field(
+        default=None,
+        description="The latest waiver in force, with its reason, expiry and the staff member "
+        "who granted it; null when the finding is not waived",
+    )
     detected_at: datetime
     resolved_at: datetime | None
     references: list[dict[str, str]]

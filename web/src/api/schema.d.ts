@@ -5211,6 +5211,8 @@ export interface components {
             vulnerability_id: string;
             /** Waived */
             waived: boolean;
+            /** @description The latest waiver in force, with its reason, expiry and the staff member who granted it; null when the finding is not waived */
+            waiver?: components["schemas"]["scanning.WaiverRead"] | null;
             /** Waivers */
             waivers: components["schemas"]["scanning.WaiverRead"][];
         };
@@ -5273,6 +5275,8 @@ export interface components {
             vulnerability_id: string;
             /** Waived */
             waived: boolean;
+            /** @description The latest waiver in force, with its reason, expiry and the staff member who granted it; null when the finding is not waived */
+            waiver?: components["schemas"]["scanning.WaiverRead"] | null;
         };
         /** FindingSummaryRead */
         "scanning.FindingSummaryRead": {
@@ -5312,6 +5316,11 @@ export interface components {
             totals: {
                 [key: string]: number;
             };
+            /**
+             * Warnings
+             * @description Packages stored differently from the image
+             */
+            warnings?: components["schemas"]["scanning.ScanWarning"][];
         };
         /** LayerOut */
         "scanning.LayerOut": {
@@ -5465,6 +5474,38 @@ export interface components {
             trigger: string;
             /** Version Id */
             version_id: string | null;
+        };
+        /**
+         * ScanWarning
+         * @description A package the scan had to change to store it, so the inventory differs from the image.
+         */
+        "scanning.ScanWarning": {
+            /**
+             * Code
+             * @description package-truncated: fields were cut to their maximum length
+             */
+            code: string;
+            /** Detail */
+            detail: string;
+            /**
+             * Fields
+             * @description Component fields that were cut, e.g. name, version
+             */
+            fields: string[];
+            /** Layer Digest */
+            layer_digest: string;
+            /** Layer Index */
+            layer_index: number;
+            /**
+             * Package
+             * @description The package name as stored, after any cut
+             */
+            package: string;
+            /**
+             * Path
+             * @description File in the image the package was read from
+             */
+            path: string;
         };
         /** WaiverIn */
         "scanning.WaiverIn": {

@@ -6,6 +6,7 @@ import { ErrorBanner, Field, Loading } from "../../components/Field";
 import { formatBytes, formatDateTime, PublisherNav, shortDigest, useOrganisation, useProducts } from "./common";
 import { CLASS_LABELS, countByClass, describeCounts, groupByClass, groupByLayer, scanInProgress, type ClassGroup } from "./findings";
 import { attachmentName, collectPages, saveFile } from "./paging";
+import { WaivedLabel } from "./Waiver";
 
 type Scan = Schemas["scanning.ScanOut"];
 type ScanSummary = Schemas["scanning.ScanSummary"];
@@ -239,7 +240,7 @@ function FindingTable({ group, caption }: { group: ClassGroup<Finding>; caption:
                   finding.vulnerability_id
                 )}
                 {finding.aliases.length > 0 && <div className="muted">{finding.aliases.join(", ")}</div>}
-                {finding.waived && <span className="badge">waived</span>}
+                <WaivedLabel waived={finding.waived} waiver={finding.waiver} />
               </td>
               <td>
                 {finding.component_name}
@@ -321,6 +322,16 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
         {image.is_plugin && " · Docker plugin"}
       </p>
       <ClassCounts counts={countByClass(findings)} />
+      {(image.warnings ?? []).length > 0 && (
+        <div className="banner banner-warning">
+          <p>These packages are stored differently from the image:</p>
+          <ul>
+            {(image.warnings ?? []).map((warning, index) => (
+              <li key={index}>{warning.detail}</li>
+            ))}
+          </ul>
+        </div>
+      )}
 
       <h3>Open findings by class</h3>
       {byClass.length === 0 ? (
