@@ -15,10 +15,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# The OSV feeds `make run` gives the scanning service, which imports them at start, when
+# neither WHARF_SCANNING_OSV_FEED_DIR nor WHARF_SCANNING_OSV_FEED_URL is set and this
+# folder exists. Relative to the repository root: the shared data beside the checkout.
+OSV_FEED_DIR ?= ../shared/data/osv
+
 ## All-in-one mode: every service in one process, embedded PostgreSQL, in-memory bus.
 ## Builds the web front end first when its build is missing and npm is installed.
 run: $(STAMP) web-build-if-missing
-	$(PY) -m wharf run
+	@if [ -z "$${WHARF_SCANNING_OSV_FEED_DIR:-}$${WHARF_SCANNING_OSV_FEED_URL:-}" ] && [ -d "$(OSV_FEED_DIR)" ]; then \
+	  export WHARF_SCANNING_OSV_FEED_DIR="$(abspath $(OSV_FEED_DIR))"; \
+	  echo "OSV feeds: $$WHARF_SCANNING_OSV_FEED_DIR (imported at start when new or changed)"; \
+	fi; \
+	echo "$(PY) -m wharf run"; \
+	exec $(PY) -m wharf run
 
 ## Distributed mode: each service its own process against the local PostgreSQL and RabbitMQ.
 up: $(STAMP)

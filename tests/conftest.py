@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from shared.logging import configure_logging
 from tests.support.environment import AMQP_URL, DATABASE_SERVER_URL, require_tcp
+
+
+# A scanning service started with a feed folder set (CI sets one for the whole run)
+# would import every feed at start. Tests import the feeds they need themselves; the
+# tests of the start-up import set this variable.
+os.environ.setdefault("WHARF_SCANNING_IMPORT_FEEDS_AT_START", "false")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

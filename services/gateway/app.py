@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
+from services.gateway.docs import install_api_docs
 from services.gateway.openapi import OpenApiCache
 from services.gateway.proxy import Upstreams, forward
 from services.gateway.settings import GatewaySettings
@@ -117,13 +117,7 @@ def create_gateway(settings: GatewaySettings | None = None, upstreams: Upstreams
     async def merged_openapi() -> JSONResponse:
         return JSONResponse(await openapi.document())
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Wharf API")
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc():
-        return get_redoc_html(openapi_url="/openapi.json", title="Wharf API")
+    install_api_docs(app)
 
     @app.api_route("/api/{service}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(service: str, path: str, request: Request):

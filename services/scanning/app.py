@@ -7,7 +7,7 @@ from services.scanning import handlers, routes, scans
 from services.scanning.models import Base
 from services.scanning.settings import ScanningSettings
 from services.scanning.vulns import routes as vulnerability_routes
-from services.scanning.vulns.startup import warn_without_vulnerability_data
+from services.scanning.vulns.startup import import_feeds_at_start, warn_without_vulnerability_data
 
 SPEC = ServiceSpec(
     name="scanning",
@@ -18,7 +18,7 @@ SPEC = ServiceSpec(
     settings_class=ScanningSettings,
     routers=[routes.router, vulnerability_routes.router],
     handlers=handlers.HANDLERS,
-    background_tasks=[scans.scan_worker],
+    background_tasks=[scans.scan_worker, import_feeds_at_start],
     on_startup=[warn_without_vulnerability_data],
 )
 

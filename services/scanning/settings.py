@@ -30,6 +30,11 @@ class ScanningSettings(ServiceSettings):
     storage_dir: str = "var/scanning"
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
 
+    # Import the configured OSV feeds in the background at start, when none was imported
+    # yet or a feed's files changed since its last import. Unset, it is on when
+    # WHARF_SCANNING_OSV_FEED_DIR is set.
+    import_feeds_at_start: bool | None = None
+
     # Seconds between polls of the scan queue when no new scan was signalled.
     worker_poll_interval: float = 2.0
     # Seconds a claimed scan may run before another worker may take it over.

@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.scanning.app import create_app
 from services.scanning.vulns import service
 from shared.auth import JwksCache
 from shared.clock import FrozenClock
 from shared.events.memory import InMemoryTransport
+from tests.support.environment import database_url
 from tests.support.services import running_service
 from tests.support.tokens import TestUser, TokenIssuer
 from tests.vulns.factories import inventory, osv_record, wheel
@@ -125,6 +127,25 @@ async def test_import_needs_security_role(api):
     response = await running.client.post("/vulnerability-feeds/imports", json={}, headers=issuer.headers(PUBLISHER))
 
     assert response.status_code == 403
+
+
+async def test_import_while_another_runs(api):
+    running, issuer, _ = api
+    engine = create_async_engine(database_url("vulns_api"))
+    try:
+        async with engine.connect() as holder:
+            # Holding the import lock, as a running import does.
+            lock = text("SELECT pg_advisory_lock(:key)")
+            await holder.execute(lock, {"key": service.FEED_IMPORT_LOCK})
+            response = await running.client.post(
+                "/vulnerability-feeds/imports", json={}, headers=issuer.headers(SECURITY)
+            )
+    finally:
+        await engine.dispose()
+
+    assert response.status_code == 409
+    assert response.headers["retry-after"] == "30"
+    assert "Another import of the OSV feeds is running" in response.json()["detail"]
 
 
 async def test_unknown_feed_rejected(api):

@@ -6,6 +6,7 @@ from structlog.testing import capture_logs
 
 from services.scanning.app import create_app
 from services.scanning.vulns.osv import FEED_DIR_VARIABLE
+from services.scanning.vulns.startup import IMPORT_AT_START_VARIABLE
 from shared.events.memory import InMemoryTransport
 from tests.support.services import running_service
 
@@ -45,6 +46,7 @@ async def test_warns_when_feeds_not_imported(monkeypatch, tmp_path):
     )
     # A folder of loose records is one feed, named after the folder.
     monkeypatch.setenv(FEED_DIR_VARIABLE, str(feed))
+    monkeypatch.setenv(IMPORT_AT_START_VARIABLE, "false")
 
     warnings = await events_at_start("vulns_start_unimported")
 

@@ -64,7 +64,8 @@ def store_settings(
             "notifications_url": f"{gateway_url}/api/licensing/registry/notifications",
         },
         # The all-in-one launcher points the scanner at licensing's registry.
-        "scanning": {"worker_poll_interval": 0.5},
+        # The journey imports the feeds at the steps that show their effect.
+        "scanning": {"worker_poll_interval": 0.5, "import_feeds_at_start": False},
         "catalog": {"registry_address": registry},
         "billing": {
             # 20 % VAT within the prices, so the sandbox payments carry tax as Stripe Tax would.

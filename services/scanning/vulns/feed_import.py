@@ -171,9 +171,13 @@ async def import_feed(
     started = now or datetime.now(UTC)
     log.info("osv_import_started", feed=feed.name, location=feed.location)
 
+    # Taken before reading, so files replaced during the import count as a change later.
+    fingerprint = await asyncio.to_thread(feed.fingerprint)
     parsed, skipped = await asyncio.to_thread(read_feed, feed)
 
-    import_row = FeedImport(feed=feed.name, location=feed.location, started_at=started)
+    import_row = FeedImport(
+        feed=feed.name, location=feed.location, fingerprint=fingerprint, started_at=started
+    )
     session.add(import_row)
     await session.flush()
     report = ImportReport(import_id=import_row.id, feed=feed.name)

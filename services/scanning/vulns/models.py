@@ -30,6 +30,8 @@ class FeedImport(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
     feed: Mapped[str] = mapped_column(String(100), index=True)
     location: Mapped[str] = mapped_column(Text)
+    # `Feed.fingerprint()` of the files read; None for a feed at a URL.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     added: Mapped[int] = mapped_column(Integer, default=0)

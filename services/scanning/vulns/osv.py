@@ -7,6 +7,7 @@ either `<ECOSYSTEM>/all.zip` (osv.dev's layout) or `<NAME>.zip` files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import zipfile
@@ -248,6 +249,28 @@ class Feed:
 
     name: str
     location: str
+
+    def fingerprint(self) -> str | None:
+        """Return a SHA-256 hex digest of the name, size and modification time of each file.
+
+        A feed whose files are replaced, added or removed gets a new fingerprint, so a
+        start can tell whether it changed since its last import without reading it. A
+        URL has none, and neither has a location that does not exist.
+        """
+        if self.location.startswith(("http://", "https://")):
+            return None
+        path = Path(self.location)
+        if path.is_dir():
+            files = sorted(path.glob("*.json"))
+        elif path.is_file():
+            files = [path]
+        else:
+            return None
+        digest = hashlib.sha256()
+        for file in files:
+            status = file.stat()
+            digest.update(f"{file.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
 
     def files(self) -> Iterator[FeedFile]:
         """Yield every `.json` file of the feed, downloading it first for a URL."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import CurrentPrincipal, Principal, require_member, require_staff
 from shared.db import SessionDep
-from shared.errors import InvalidValue, NotFound, problem_responses
+from shared.errors import Conflict, InvalidValue, NotFound, problem_responses
 from shared.idempotency import idempotent
 from shared.pagination import Page, check_limit, finish_page, paginate
 
@@ -98,7 +98,7 @@ def _finding_read(
     operation_id="importVulnerabilityFeeds",
     summary="Import OSV feeds and re-assess the images their changes affect",
     response_model=FeedImportResult,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def import_vulnerability_feeds(
     body: FeedImportRequest, principal: CurrentPrincipal, session: SessionDep, request: Request
@@ -119,6 +119,12 @@ async def import_vulnerability_feeds(
             )
         feeds = [available[name] for name in body.feeds]
 
+    if not await service.lock_feed_imports(session, wait=False):
+        raise Conflict(
+            "Another import of the OSV feeds is running, for example the one at start. "
+            "Retry when GET /vulnerability-feeds/imports lists it as finished",
+            headers={"Retry-After": "30"},
+        )
     try:
         outcome = await service.import_feeds(session, feeds, now=_now(request))
     except FeedNotFound as error:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import emit
@@ -25,6 +26,24 @@ log = structlog.get_logger(__name__)
 
 DETECTED = "scanning.vulnerability.detected"
 RESOLVED = "scanning.vulnerability.resolved"
+# Key of the PostgreSQL advisory lock that one feed import at a time holds. The scanning
+# service has its own database, so no other service's lock can share it.
+FEED_IMPORT_LOCK = 0x5743414E
+
+
+async def lock_feed_imports(session: AsyncSession, *, wait: bool) -> bool:
+    """Take the feed import lock until the session's transaction ends; return whether it was taken.
+
+    Two imports of one feed at once would insert the same records twice. With `wait`,
+    this waits for a running import to finish and always returns True.
+    """
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_IMPORT_LOCK})
+        return True
+    taken = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FEED_IMPORT_LOCK}
+    )
+    return bool(taken)
 
 
 @dataclass(slots=True)
