@@ -1,13 +1,13 @@
 """Record a fingerprint of each imported feed's files, so a start can tell whether they changed.
 
-Revision ID: 0004_feed_fingerprint
-Revises: 0003_vulndb
+Revision ID: 0005_feed_fingerprint
+Revises: 0004_image_warnings
 """
 
 from alembic import op
 
-revision = "0004_feed_fingerprint"
-down_revision = "0003_vulndb"
+revision = "0005_feed_fingerprint"
+down_revision = "0004_image_warnings"
 branch_labels = None
 depends_on = None
 
