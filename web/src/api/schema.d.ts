@@ -3640,7 +3640,7 @@ export interface components {
         };
         /**
          * InvitationPreview
-         * @description What a pending invitation offers, shown to the holder of its link before accepting.
+         * @description A pending invitation's organisation, role, inviter and expiry, shown to the holder of its link.
          */
         "identity.InvitationPreview": {
             /**
