@@ -88,6 +88,31 @@ async def revoke(session: AsyncSession, principal: Principal, organisation_id: u
     await session.flush()
 
 
+def invitation_not_found() -> NotFound:
+    # One message for every refusal, so a caller cannot distinguish an unknown token
+    # from a used, revoked or expired one.
+    return NotFound("Invitation not found: it may have expired, been revoked or been sent to another address")
+
+
+async def preview(session: AsyncSession, secret: str) -> tuple[Invitation, Organisation, str]:
+    """Look up a pending invitation by its secret without accepting it.
+
+    Returns the invitation, its organisation and the inviter's display name (the
+    username when the display name is blank). Raises `NotFound` unless it is pending.
+    """
+    invitation = (
+        await session.execute(select(Invitation).where(Invitation.token_hash == digest(secret)))
+    ).scalar_one_or_none()
+    if invitation is None or status_of(invitation, now_of(session)) != "pending":
+        raise invitation_not_found()
+
+    organisation = await session.get(Organisation, invitation.organisation_id)
+    inviter = await session.get(User, invitation.invited_by)
+    if organisation is None or inviter is None:
+        raise invitation_not_found()
+    return invitation, organisation, inviter.display_name.strip() or inviter.username
+
+
 async def accept(session: AsyncSession, principal: Principal, secret: str) -> tuple[Organisation, str]:
     """Make the caller a member, if the invitation is pending and addressed to the caller's email.
 
@@ -99,7 +124,7 @@ async def accept(session: AsyncSession, principal: Principal, secret: str) -> tu
         await session.execute(select(Invitation).where(Invitation.token_hash == digest(secret)).with_for_update())
     ).scalar_one_or_none()
     user = await session.get(User, principal.user_id)
-    not_found = NotFound("Invitation not found: it may have expired, been revoked or been sent to another address")
+    not_found = invitation_not_found()
     if invitation is None or user is None or status_of(invitation, now) != "pending":
         raise not_found
     # The link alone is not enough: it must reach the account of the invited address.

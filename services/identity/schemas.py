@@ -159,6 +159,16 @@ class InvitationOut(BaseModel):
     expires_at: datetime
 
 
+class InvitationPreview(BaseModel):
+    """A pending invitation's organisation, role, inviter and expiry, shown to the holder of its link."""
+
+    namespace: str
+    organisation_name: str
+    role: OrgRoleName
+    invited_by: str = Field(description="The inviter's display name, or username when that is blank")
+    expires_at: datetime
+
+
 class InvitationAccepted(BaseModel):
     organisation_id: uuid.UUID
     namespace: str

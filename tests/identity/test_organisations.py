@@ -319,3 +319,87 @@ async def test_invitation_link_opens_the_web_page(identity):
     assert parsed.path.startswith("/api/identity/invitations/")
     assert response.status_code == 303
     assert response.headers["location"] == f"/invitations/{token_of(link)}"
+
+
+async def invite(identity, owner, org, email, role):
+    invited = await identity.client.post(
+        f"/organisations/{org['id']}/invitations", json={"email": email, "role": role}, headers=bearer(owner)
+    )
+    assert invited.status_code == 201, invited.text
+    return invited.json(), token_of((await identity.events("identity.invitation.created"))[-1]["link"])
+
+
+async def test_invitation_preview_without_sign_in(identity):
+    owner = await identity.verified_user("kurt")
+    org = await create_org(identity, owner, namespace="kurtco")
+    invitation, token = await invite(identity, owner, org, "lena@example.com", "editor")
+
+    response = await identity.client.get(f"/invitations/{token}")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "namespace": "kurtco",
+        "organisation_name": "Kurtco",
+        "role": "editor",
+        "invited_by": "Kurt",
+        "expires_at": invitation["expires_at"],
+    }
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_invitation_preview_for_signed_in_invitee(identity):
+    owner = await identity.verified_user("mark")
+    invitee = await identity.verified_user("nina")
+    org = await create_org(identity, owner, namespace="markco")
+    _, token = await invite(identity, owner, org, "nina@example.com", "viewer")
+
+    response = await identity.client.get(f"/invitations/{token}", headers=bearer(invitee))
+    me = await identity.client.get("/users/me", headers=bearer(invitee))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == "viewer"
+    assert response.json()["organisation_name"] == "Markco"
+    # The preview does not accept, so the invitee is still no member.
+    assert me.json()["organisations"] == []
+
+
+async def test_invitation_preview_blank_display_name(identity):
+    owner = await identity.verified_user("olga")
+    async with identity.runtime.sessionmaker() as session, session.begin():
+        await session.execute(text("UPDATE users SET display_name = '' WHERE username = 'olga'"))
+    org = await create_org(identity, owner, namespace="olgaco")
+    _, token = await invite(identity, owner, org, "pete@example.com", "viewer")
+
+    response = await identity.client.get(f"/invitations/{token}")
+
+    assert response.json()["invited_by"] == "olga"
+
+
+async def test_invitation_preview_not_found_cases(identity):
+    owner = await identity.verified_user("quin")
+    member = await identity.verified_user("rita")
+    org = await create_org(identity, owner, namespace="quinco")
+    revoked, revoked_token = await invite(identity, owner, org, "rita@example.com", "viewer")
+    _, used_token = await invite(identity, owner, org, "rita@example.com", "editor")
+    _, expiring_token = await invite(identity, owner, org, "sara@example.com", "viewer")
+    revoke = await identity.client.delete(f"/organisations/{org['id']}/invitations/{revoked['id']}", headers=bearer(owner))
+    used = await identity.client.post(f"/invitations/{used_token}/accept", headers=bearer(member))
+    assert revoke.status_code == 204
+    assert used.status_code == 200, used.text
+
+    responses = {
+        "unknown": await identity.client.get("/invitations/wharf_inv_no-such-token"),
+        "revoked": await identity.client.get(f"/invitations/{revoked_token}"),
+        "used": await identity.client.get(f"/invitations/{used_token}"),
+    }
+    identity.clock.advance(timedelta(days=8))
+    responses["expired"] = await identity.client.get(f"/invitations/{expiring_token}")
+
+    for case, response in responses.items():
+        assert response.status_code == 404, case
+        assert response.headers["content-type"] == "application/problem+json", case
+        body = response.text
+        for secret in ("quinco", "Quinco", "Quin", org["id"], "rita@", "sara@", "viewer", "editor"):
+            assert secret not in body, (case, secret)
+    # Every case gets the same detail, so a caller cannot distinguish them.
+    assert len({response.json()["detail"] for response in responses.values()}) == 1

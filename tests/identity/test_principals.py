@@ -25,6 +25,7 @@ PUBLIC = {
     ("POST", "/password/reset"),
     ("GET", "/password/reset"),
     ("GET", "/invitations/{token}/accept"),
+    ("GET", "/invitations/{token}"),
     ("POST", "/sessions"),
     ("POST", "/sessions/refresh"),
     ("POST", "/sessions/logout"),

@@ -17,7 +17,7 @@ from services.gateway.app import create_gateway, in_process_upstreams
 from services.gateway.settings import GatewaySettings
 from services.identity.app import create_app
 from shared.events.memory import InMemoryTransport
-from tests.identity.conftest import identity_settings
+from tests.identity.conftest import Identity, bearer, identity_settings, token_of
 from tests.support.services import RunningService, running_service
 
 
@@ -111,3 +111,30 @@ async def test_problem_instance_without_gateway(identity):
 
     assert direct.json()["instance"] == "/users/me"
     assert malformed.json()["instance"] == "/users/me"
+
+
+async def test_invitation_preview_needs_no_sign_in(identity):
+    # The gateway forwards every /api/identity path as it is and checks no sign-in itself,
+    # so the preview reaches identity with or without an Authorization header.
+    driver = Identity(service=identity, clock=None)
+    admin = await driver.admin()
+    async with gateway_client(identity) as client:
+        org = await client.post(
+            "/api/identity/organisations", json={"namespace": "gateco", "display_name": "Gate Co"}, headers=bearer(admin)
+        )
+        invited = await client.post(
+            f"/api/identity/organisations/{org.json()['id']}/invitations",
+            json={"email": "guest@example.com", "role": "viewer"},
+            headers=bearer(admin),
+        )
+        token = token_of((await driver.events("identity.invitation.created"))[-1]["link"])
+        preview = await client.get(f"/api/identity/invitations/{token}")
+        unknown = await client.get("/api/identity/invitations/wharf_inv_unknown")
+
+    assert org.status_code == 201, org.text
+    assert invited.status_code == 201, invited.text
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["organisation_name"] == "Gate Co"
+    assert preview.headers["cache-control"] == "no-store"
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"

@@ -15,6 +15,7 @@ from services.identity.schemas import (
     InvitationAccepted,
     InvitationCreate,
     InvitationOut,
+    InvitationPreview,
     MemberOut,
     MemberRole,
     OrganisationCreate,
@@ -276,6 +277,32 @@ async def open_invitation_link(token: str = Path(min_length=1, max_length=2000))
     # Accepting needs the invited account signed in, which only the web page can arrange;
     # the token is checked when the page posts it.
     return RedirectResponse(f"{INVITATION_PAGE}/{quote(token, safe='')}", status_code=303)
+
+
+@router.get(
+    "/invitations/{token}",
+    operation_id="identity_preview_invitation",
+    summary="Show a pending invitation's organisation, role, inviter and expiry without accepting it",
+    responses=problem_responses(404),
+)
+async def preview_invitation(
+    response: Response, session: SessionDep, token: str = Path(min_length=1, max_length=2000)
+) -> InvitationPreview:
+    # No sign-in needed: the token is a 256-bit secret sent only to the invited address,
+    # and a person without an account should see who invites them before signing up.
+    # The response contains what the invitation email says plus the inviter's name, never
+    # the organisation id or the invited address. Accepting still needs the signed-in
+    # account of the invited address, so a forwarded link shows this and nothing more.
+    invitation, organisation, inviter = await invitations.preview(session, token)
+    # The response is keyed by a secret, so no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return InvitationPreview(
+        namespace=organisation.namespace,
+        organisation_name=organisation.display_name,
+        role=invitation.role,
+        invited_by=inviter,
+        expires_at=invitation.expires_at,
+    )
 
 
 @router.post(

@@ -933,6 +933,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/identity/invitations/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a pending invitation's organisation, role, inviter and expiry without accepting it */
+        get: operations["identity_preview_invitation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/identity/invitations/{token}/accept": {
         parameters: {
             query?: never;
@@ -3637,6 +3654,31 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "accepted" | "revoked" | "expired";
+        };
+        /**
+         * InvitationPreview
+         * @description A pending invitation's organisation, role, inviter and expiry, shown to the holder of its link.
+         */
+        "identity.InvitationPreview": {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Invited By
+             * @description The inviter's display name, or username when that is blank
+             */
+            invited_by: string;
+            /** Namespace */
+            namespace: string;
+            /** Organisation Name */
+            organisation_name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "editor" | "viewer";
         };
         /** KeyRotated */
         "identity.KeyRotated": {
@@ -10796,6 +10838,73 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description Problem */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    identity_preview_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identity.InvitationPreview"];
+                };
+            };
+            /** @description Problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
                     };
                 };
             };

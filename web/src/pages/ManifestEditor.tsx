@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useId, useState, type FormEvent } from "react";
 import { api, type Schemas } from "../api/client";
 import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
@@ -14,6 +14,9 @@ interface Props {
   // Field errors of a failed submission, shown beside the fields they name.
   serverErrors?: Record<string, string>;
   onSaved: (productId: string) => void;
+  // Adds a button that submits the version for review. The editor saves unsaved changes
+  // first and submits only when that save succeeds, so what is submitted is what is shown.
+  submitForReview?: { label: string; onSubmit: () => Promise<void> };
 }
 
 /** The product manifest: every item the catalog stores, with the server's errors per field. */
@@ -25,10 +28,19 @@ export function withoutEdited(errors: Record<string, string>, edited: ReadonlySe
   return Object.fromEntries(Object.entries(errors).filter(([field]) => !edited.has(field.split(/[.[]/)[0])));
 }
 
-export function ManifestEditor({ organisationId, productId, version, product, serverErrors = NO_ERRORS, onSaved }: Props) {
+/** Return true when `form` has changes that a save has not stored yet. */
+export function hasUnsavedChanges(form: ManifestForm, savedForm: ManifestForm): boolean {
+  return JSON.stringify(form) !== JSON.stringify(savedForm);
+}
+
+export function ManifestEditor({ organisationId, productId, version, product, serverErrors = NO_ERRORS, onSaved, submitForReview }: Props) {
   const [form, setForm] = useState<ManifestForm>(() =>
     version && product ? formFromManifest(product.name, product.product_type, version.version, version.manifest, version.tiers) : emptyManifest(),
   );
+  // The form as the catalog last stored it: at load, then after each successful save.
+  const [savedForm, setSavedForm] = useState<ManifestForm>(form);
+  const [busy, setBusy] = useState(false);
+  const unsavedHintId = useId();
   const [saveErrors, setSaveErrors] = useState<Record<string, string>>({});
   const [banner, setBanner] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -48,10 +60,13 @@ export function ManifestEditor({ organisationId, productId, version, product, se
   const setTier = (index: number, changes: Partial<TierForm>) =>
     set("tiers", form.tiers.map((tier, position) => (position === index ? { ...tier, ...changes } : tier)));
 
-  const save = async (event: FormEvent) => {
-    event.preventDefault();
+  const unsaved = hasUnsavedChanges(form, savedForm);
+
+  /** Store the form as it is now. Returns false, with the errors shown, when the catalog rejects it. */
+  const persist = async (): Promise<boolean> => {
     setSaved(false);
-    const manifest = manifestBody(form);
+    const sent = form;
+    const manifest = manifestBody(sent);
     const result = creating
       ? await api.POST("/api/catalog/organisations/{organisation_id}/products", {
           params: { path: { organisation_id: organisationId } },
@@ -65,12 +80,28 @@ export function ManifestEditor({ organisationId, productId, version, product, se
     if (result.error) {
       setSaveErrors(fieldErrors(result.error as Problem));
       setBanner(problemMessage(result.error, "Saving the manifest failed"));
-      return;
+      return false;
     }
     setSaveErrors({});
     setBanner(null);
     setSaved(true);
+    setSavedForm(sent);
     onSaved(creating ? (result.data as Schemas["catalog.ProductOut"]).id : productId!);
+    return true;
+  };
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    await persist();
+    setBusy(false);
+  };
+
+  const saveAndSubmit = async () => {
+    if (!submitForReview) return;
+    setBusy(true);
+    if (!unsaved || (await persist())) await submitForReview.onSubmit();
+    setBusy(false);
   };
 
   // Upload the chosen images to the organisation's media; the manifest stores their ids.
@@ -226,7 +257,21 @@ export function ManifestEditor({ organisationId, productId, version, product, se
           Add a tier
         </button>
       </fieldset>
-      <button type="submit">{creating ? "Create product" : "Save manifest"}</button>
+      <div className="form-actions">
+        <button type="submit" disabled={busy || uploading}>
+          {creating ? "Create product" : "Save manifest"}
+        </button>
+        {submitForReview && (
+          <button type="button" className="primary" disabled={busy || uploading} onClick={saveAndSubmit} aria-describedby={unsaved ? unsavedHintId : undefined}>
+            {submitForReview.label}
+          </button>
+        )}
+        {submitForReview && unsaved && (
+          <p id={unsavedHintId} className="hint">
+            You have unsaved changes. Submitting saves them first, and submits only if they are valid.
+          </p>
+        )}
+      </div>
     </form>
   );
 }

@@ -308,10 +308,11 @@ export function PublisherProductPage() {
             product={product}
             serverErrors={submitErrors}
             onSaved={() => void load()}
+            submitForReview={{
+              label: version.state === "changes_requested" ? "Resubmit for review" : "Submit for review",
+              onSubmit: submit,
+            }}
           />
-          <button type="button" className="primary" onClick={submit}>
-            {version.state === "changes_requested" ? "Resubmit for review" : "Submit for review"}
-          </button>
         </>
       )}
       {/* A new version state means a new decision or round, so the case is read again. */}

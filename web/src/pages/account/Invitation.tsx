@@ -1,11 +1,33 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { problemMessage } from "../../api/problem";
 import { useSession } from "../../auth/session";
-import { ErrorBanner } from "../../components/Field";
+import { ErrorBanner, Loading } from "../../components/Field";
+import { formatDateTime } from "../../lib/datetime";
 
 type Accepted = Schemas["identity.InvitationAccepted"];
+type Preview = Schemas["identity.InvitationPreview"];
+
+/** State the organisation, role, inviter and expiry of an invitation, before it is accepted. */
+export function InvitationSummary({ preview }: { preview: Preview }) {
+  return (
+    <dl className="compact invitation-summary">
+      <dt>Organisation</dt>
+      <dd>
+        <strong>{preview.organisation_name}</strong> ({preview.namespace})
+      </dd>
+      <dt>Role</dt>
+      <dd>{preview.role}</dd>
+      <dt>Invited by</dt>
+      <dd>{preview.invited_by}</dd>
+      <dt>Expires</dt>
+      <dd>
+        <time dateTime={preview.expires_at}>{formatDateTime(preview.expires_at)}</time>
+      </dd>
+    </dl>
+  );
+}
 
 /** Render the page an invitation email links to, where the invited user accepts and joins the organisation. */
 export function InvitationPage() {
@@ -14,7 +36,24 @@ export function InvitationPage() {
   const [accepted, setAccepted] = useState<Accepted | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [previewError, setPreviewError] = useState<string | null>(null);
   const here = `/invitations/${encodeURIComponent(token)}`;
+
+  // The preview needs no sign-in (the token is the secret), so it loads for everyone.
+  useEffect(() => {
+    let current = true;
+    setPreview(null);
+    setPreviewError(null);
+    void api.GET("/api/identity/invitations/{token}", { params: { path: { token } } }).then(({ data, error }) => {
+      if (!current) return;
+      if (data) setPreview(data);
+      else setPreviewError(problemMessage(error, "The invitation could not be loaded"));
+    });
+    return () => {
+      current = false;
+    };
+  }, [token]);
 
   const accept = async () => {
     setBusy(true);
@@ -32,9 +71,20 @@ export function InvitationPage() {
 
   if (restoring) return <p role="status">Restoring your sign-in…</p>;
 
+  if (!accepted && previewError) {
+    return (
+      <section className="narrow">
+        <h1>Invitation to an organisation</h1>
+        <ErrorBanner message={previewError} />
+      </section>
+    );
+  }
+  if (!accepted && !preview) return <Loading what="the invitation" />;
+
   return (
     <section className="narrow">
       <h1>Invitation to an organisation</h1>
+      {preview && !accepted && <InvitationSummary preview={preview} />}
       {!me && (
         <>
           <p>The invitation is for the email address it was sent to. Sign in with the account of that address to join.</p>
@@ -48,7 +98,8 @@ export function InvitationPage() {
       {me && !accepted && (
         <>
           <p>
-            Signed in as <strong>{me.username}</strong>. Accepting adds this account to the organisation that invited it.
+            Signed in as <strong>{me.username}</strong>. Accepting adds this account to{" "}
+            <strong>{preview?.organisation_name}</strong> as {preview?.role}.
           </p>
           <ErrorBanner message={error} />
           <button type="button" disabled={busy} onClick={accept}>

@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import { api, type Schemas } from "../../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../../api/problem";
 import { ErrorBanner, Field, Loading } from "../../components/Field";
-import { formatBytes, formatDateTime, PublisherNav, shortDigest, useOrganisation, useProducts } from "./common";
+import { Cell, formatBytes, formatDateTime, PublisherNav, shortDigest, StackedHead, useOrganisation, useProducts } from "./common";
 import { CLASS_LABELS, countByClass, describeCounts, groupByClass, groupByLayer, scanInProgress, type ClassGroup } from "./findings";
 import { attachmentName, collectPages, saveFile } from "./paging";
 import { WaivedLabel } from "./Waiver";
@@ -18,6 +18,11 @@ type Finding = Schemas["scanning.FindingRead"];
 const POLL_MILLISECONDS = 2000;
 // Maximum components and findings read per image. The page shows a warning when a list was cut.
 const MAX_ROWS = 5000;
+
+const SCAN_COLUMNS = ["Image", "Status", "Source", "Created"] as const;
+const FINDING_COLUMNS = ["Vulnerability", "Package", "Installed", "Fixed in", "CVSS", "Layer"] as const;
+const COMPONENT_COLUMNS = ["Name", "Version", "Ecosystem", "Licences", "Path"] as const;
+const CHECK_COLUMNS = ["Check", "Result", "Detail"] as const;
 
 function ScanStatus({ status }: { status: string }) {
   return <span className={`status status-${status}`}>{status}</span>;
@@ -175,29 +180,24 @@ export function ScansPage() {
         <p>No scans yet. Submitting a product version scans each tier's image.</p>
       ) : (
         <div className="table-scroll">
-          <table>
+          <table className="stack-table" role="table">
             <caption className="visually-hidden">Scans, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Status</th>
-                <th scope="col">Source</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
+            <StackedHead columns={SCAN_COLUMNS} />
+            <tbody role="rowgroup">
               {scans.map((scan) => (
-                <tr key={scan.id}>
-                  <td>
-                    <Link to={`/publisher/${organisationId}/scans/${scan.id}`}>{scan.reference}</Link>
+                <tr key={scan.id} role="row">
+                  <Cell column="Image">
+                    <Link className="identifier" to={`/publisher/${organisationId}/scans/${scan.id}`}>
+                      {scan.reference}
+                    </Link>
                     {scan.product_id && productName(scan.product_id) && <span className="muted"> · {productName(scan.product_id)}</span>}
-                  </td>
-                  <td>
+                  </Cell>
+                  <Cell column="Status">
                     <ScanStatus status={scan.status} />
                     {scan.failure && <span className="muted"> ({scan.failure.reason})</span>}
-                  </td>
-                  <td>{scan.trigger.replace("_", "-")}</td>
-                  <td>{formatDateTime(scan.created_at)}</td>
+                  </Cell>
+                  <Cell column="Source">{scan.trigger.replace("_", "-")}</Cell>
+                  <Cell column="Created">{formatDateTime(scan.created_at)}</Cell>
                 </tr>
               ))}
             </tbody>
@@ -216,22 +216,13 @@ export function ScansPage() {
 function FindingTable({ group, caption }: { group: ClassGroup<Finding>; caption: string }) {
   return (
     <div className="table-scroll">
-      <table className={`findings findings-${group.findingClass}`}>
+      <table className={`findings findings-${group.findingClass} stack-table`} role="table">
         <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Vulnerability</th>
-            <th scope="col">Package</th>
-            <th scope="col">Installed</th>
-            <th scope="col">Fixed in</th>
-            <th scope="col">CVSS</th>
-            <th scope="col">Layer</th>
-          </tr>
-        </thead>
-        <tbody>
+        <StackedHead columns={FINDING_COLUMNS} />
+        <tbody role="rowgroup">
           {group.findings.map((finding) => (
-            <tr key={finding.id}>
-              <td>
+            <tr key={finding.id} role="row">
+              <Cell column="Vulnerability">
                 {finding.references[0]?.url ? (
                   <a href={finding.references[0].url} rel="noreferrer noopener" target="_blank">
                     {finding.vulnerability_id}
@@ -241,18 +232,22 @@ function FindingTable({ group, caption }: { group: ClassGroup<Finding>; caption:
                 )}
                 {finding.aliases.length > 0 && <div className="muted">{finding.aliases.join(", ")}</div>}
                 <WaivedLabel waived={finding.waived} waiver={finding.waiver} />
-              </td>
-              <td>
-                {finding.component_name}
+              </Cell>
+              <Cell column="Package">
+                <span className="identifier">{finding.component_name}</span>
                 <div className="muted">{finding.ecosystem}</div>
-              </td>
-              <td>{finding.installed_version}</td>
-              <td>{finding.fixed_version ?? "no fix yet"}</td>
-              <td>
+              </Cell>
+              <Cell column="Installed">
+                <span className="identifier">{finding.installed_version}</span>
+              </Cell>
+              <Cell column="Fixed in">
+                <span className="identifier">{finding.fixed_version ?? "no fix yet"}</span>
+              </Cell>
+              <Cell column="CVSS">
                 {finding.cvss_score ?? "—"}
                 {finding.severity_text && <div className="muted">{finding.severity_text}</div>}
-              </td>
-              <td>{finding.layer_index}</td>
+              </Cell>
+              <Cell column="Layer">{finding.layer_index}</Cell>
             </tr>
           ))}
         </tbody>
@@ -313,7 +308,10 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
   return (
     <section aria-labelledby={headingId} className="image-results">
       <h2 id={headingId}>
-        {image.platform} <code className="muted">{shortDigest(image.digest)}</code>
+        {image.platform}{" "}
+        <code className="muted" title={image.digest}>
+          {shortDigest(image.digest)}
+        </code>
       </h2>
       <ErrorBanner message={error} />
       {truncated && <p className="banner banner-warning">Only the first {MAX_ROWS} components or findings are shown.</p>}
@@ -347,14 +345,23 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
             <details>
               <summary>
                 <span className="layer-title">
-                  Layer {layer.index}: <code>{layer.created_by || layer.digest}</code>
+                  <span className="layer-number">Layer {layer.index}:</span>
+                  <code className="truncate" title={layer.created_by || layer.digest}>
+                    {layer.created_by || layer.digest}
+                  </code>
                 </span>
                 <span className="muted">
-                  {formatBytes(layer.size)} · {layerComponents.length} components · {describeCounts(Object.fromEntries(classes.map((group) => [group.findingClass, group.findings.length])))}
+                  {formatBytes(layer.size)} · {layerComponents.length} {layerComponents.length === 1 ? "component" : "components"} · {describeCounts(Object.fromEntries(classes.map((group) => [group.findingClass, group.findings.length])))}
                 </span>
               </summary>
+              {/* The summary cuts the command to one line, so it is shown whole here. */}
+              {layer.created_by && (
+                <p>
+                  <code className="identifier">{layer.created_by}</code>
+                </p>
+              )}
               <p className="muted">
-                <code>{layer.digest}</code> · {layer.entries} files, {formatBytes(layer.decompressed_size)} unpacked
+                <code className="identifier">{layer.digest}</code> · {layer.entries} files, {formatBytes(layer.decompressed_size)} unpacked
               </p>
               {findingCount > 0 &&
                 classes.map((group) => (
@@ -362,27 +369,23 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
                 ))}
               {layerComponents.length > 0 ? (
                 <div className="table-scroll">
-                  <table>
+                  <table className="stack-table" role="table">
                     <caption>Components introduced by layer {layer.index}</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col">Version</th>
-                        <th scope="col">Ecosystem</th>
-                        <th scope="col">Licences</th>
-                        <th scope="col">Path</th>
-                      </tr>
-                    </thead>
-                    <tbody>
+                    <StackedHead columns={COMPONENT_COLUMNS} />
+                    <tbody role="rowgroup">
                       {layerComponents.map((component) => (
-                        <tr key={component.id}>
-                          <td>{component.name}</td>
-                          <td>{component.version}</td>
-                          <td>{component.ecosystem}</td>
-                          <td>{component.licenses.join(", ") || "—"}</td>
-                          <td>
-                            <code>{component.path}</code>
-                          </td>
+                        <tr key={component.id} role="row">
+                          <Cell column="Name">
+                            <span className="identifier">{component.name}</span>
+                          </Cell>
+                          <Cell column="Version">
+                            <span className="identifier">{component.version}</span>
+                          </Cell>
+                          <Cell column="Ecosystem">{component.ecosystem}</Cell>
+                          <Cell column="Licences">{component.licenses.join(", ") || "—"}</Cell>
+                          <Cell column="Path">
+                            <code className="identifier">{component.path}</code>
+                          </Cell>
                         </tr>
                       ))}
                     </tbody>
@@ -398,24 +401,20 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
 
       <h3>Best-practice checks</h3>
       <div className="table-scroll">
-        <table>
+        <table className="stack-table" role="table">
           <caption className="visually-hidden">Best-practice checks of {image.platform}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Check</th>
-              <th scope="col">Result</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
+          <StackedHead columns={CHECK_COLUMNS} />
+          <tbody role="rowgroup">
             {image.checks.map((check) => (
-              <tr key={check.id}>
-                <td>{check.id}</td>
-                <td>{check.passed ? "passed" : `failed (${check.level})`}</td>
-                <td>
+              <tr key={check.id} role="row">
+                <Cell column="Check">
+                  <span className="identifier">{check.id}</span>
+                </Cell>
+                <Cell column="Result">{check.passed ? "passed" : `failed (${check.level})`}</Cell>
+                <Cell column="Detail">
                   {check.detail}
                   {!check.passed && check.suggestion && <div className="muted">{check.suggestion}</div>}
-                </td>
+                </Cell>
               </tr>
             ))}
           </tbody>
@@ -468,7 +467,9 @@ export function ScanPage() {
 
   return (
     <section>
-      <h1>Scan of {scan.reference}</h1>
+      <h1>
+        Scan of <span className="identifier">{scan.reference}</span>
+      </h1>
       <PublisherNav organisationId={organisationId!} />
       <p>
         <Link to={`/publisher/${organisationId}/scans`}>All scans</Link>
@@ -480,7 +481,7 @@ export function ScanPage() {
         </dd>
         <dt>Digest</dt>
         <dd>
-          <code>{scan.digest ?? "not resolved yet"}</code>
+          <code className="identifier">{scan.digest ?? "not resolved yet"}</code>
         </dd>
         <dt>Requested</dt>
         <dd>

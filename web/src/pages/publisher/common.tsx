@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { NavLink } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { problemMessage } from "../../api/problem";
@@ -83,4 +83,32 @@ export function shortDigest(digest: string | null | undefined): string {
   if (!digest) return "—";
   const [algorithm, hex] = digest.includes(":") ? digest.split(":", 2) : ["", digest];
   return algorithm ? `${algorithm}:${hex.slice(0, 12)}` : hex.slice(0, 12);
+}
+
+// Tables with the class "stack-table" show each row as a block of labelled cells on a
+// phone (publisher.css), so no row needs sideways scrolling. Browsers may drop a table's
+// semantics once CSS changes its display, so these parts carry explicit ARIA roles.
+
+/** Render the header row of a stacked table, one column header per label. */
+export function StackedHead({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead role="rowgroup">
+      <tr role="row">
+        {columns.map((column) => (
+          <th key={column} role="columnheader" scope="col">
+            {column}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** Render a cell of a stacked table. On a phone, `column` is shown before the value. */
+export function Cell({ column, children }: { column: string; children: ReactNode }) {
+  return (
+    <td role="cell" data-label={column}>
+      {children}
+    </td>
+  );
 }
