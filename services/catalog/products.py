@@ -282,8 +282,8 @@ async def withdraw_version(session: AsyncSession, product: Product, version: Pro
 
     Moderation closes the version's review case when the event arrives. A decision that
     moderation made before that no longer applies to the draft and is ignored here.
-    NOTE: if the decision was an approval, licensing may still copy the reviewed image
-    into the store repository; nothing is published, and the next approval copies it again.
+    NOTE: licensing may still copy the image of such an approval into the store
+    repository. Nothing is published, and the next approval copies the image again.
     """
     # The version row is locked, so its state cannot change before the update below.
     if version.state not in VERSION_TRANSITIONS["withdraw"][0]:

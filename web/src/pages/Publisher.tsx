@@ -279,8 +279,19 @@ export function PublisherProductPage() {
     await load();
   };
 
+  const withdraw = async () => {
+    if (!version) return;
+    const { error } = await api.POST("/api/catalog/products/{product_id}/versions/{version_id}/withdraw", {
+      params: { path: { product_id: productId!, version_id: version.id } },
+    });
+    setBanner(error ? problemMessage(error, "The submission could not be withdrawn") : null);
+    await load();
+  };
+
   if (!version || !product) return banner ? <ErrorBanner message={banner} /> : <Loading what="product" />;
   const editable = version.state === "draft" || version.state === "changes_requested";
+  // Before a decision, the publisher can take the submission back to fix it.
+  const withdrawable = version.state === "submitted" || version.state === "in_review";
 
   return (
     <section>
@@ -299,6 +310,14 @@ export function PublisherProductPage() {
         <Link to={`/publisher/${organisationId}/scans?product=${productId}`}>Scan results of this product</Link>
       </p>
       <ErrorBanner message={banner} />
+      {withdrawable && (
+        <p>
+          <button type="button" onClick={() => void withdraw()}>
+            Withdraw submission
+          </button>{" "}
+          <span className="muted">returns this version to draft so you can edit it and submit it again.</span>
+        </p>
+      )}
       {editable && (
         <>
           <ManifestEditor
