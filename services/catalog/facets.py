@@ -14,7 +14,7 @@ from services.catalog.schemas import FacetValue
 
 log = structlog.get_logger()
 
-FACETS = ("category", "product_type", "certified", "pricing", "publisher")
+FACETS = ("category", "product_type", "certified", "pricing", "currency", "publisher")
 
 Facets = dict[str, list[FacetValue]]
 
@@ -25,6 +25,7 @@ GROUPED_FACETS = {
     "product_type": ("product_type", "product_type"),
     "certified": ("certified", "certified"),
     "pricing": ("is_free", "is_free"),
+    "currency": ("currency", "currency"),
 }
 
 
@@ -32,7 +33,7 @@ def parse_facets(counts: dict[str, Any], filters: dict[str, Any]) -> tuple[Facet
     """Derive the facet lists, most frequent first, from the counts of a search statement.
 
     `counts["groups"]` counts the matches of the publisher filter per combination of
-    category, product type, certification and pricing. Each facet value counts the
+    category, product type, certification, pricing and currency. Each facet value counts the
     groups with that value that pass every other filter, so choosing a value leaves the
     counts of the other values of its facet in view. `counts["publishers"]` is already
     filtered that way.

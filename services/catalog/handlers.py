@@ -32,7 +32,7 @@ from shared.events.schemas import (
 
 log = structlog.get_logger()
 
-_STORE_REPOSITORY = re.compile(r"^store/(?P<namespace>[^/]+)/(?P<slug>[^/:@]+)$")
+_STORE_REPOSITORY = re.compile(r"^store/(?P<namespace>[^/]+)/(?P<slug>[^/:@\s]+)\Z")
 
 
 async def on_organisation_created(session: AsyncSession, envelope: Envelope, data: OrganisationCreated) -> None:

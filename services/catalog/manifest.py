@@ -43,17 +43,18 @@ MIN_TIERS = 1
 MAX_TIERS = 10
 
 # Repository path components and tags as the Docker Distribution reference grammar
-# defines them (distribution/reference, regexp.go).
+# defines them (distribution/reference, regexp.go). The patterns below end in \Z, not $,
+# because $ also matches before a trailing newline.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 SOURCE_REFERENCE = re.compile(
-    rf"^staging/(?P<namespace>{_PATH_COMPONENT})/(?P<repository>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*):(?P<tag>{_TAG})$"
+    rf"^staging/(?P<namespace>{_PATH_COMPONENT})/(?P<repository>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*):(?P<tag>{_TAG})\Z"
 )
-SLUG = re.compile(rf"^{_PATH_COMPONENT}$")
-TAG_WORD = re.compile(r"^[a-z0-9][a-z0-9+#.-]{0,39}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-HTTP_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SLUG = re.compile(rf"^{_PATH_COMPONENT}\Z")
+TAG_WORD = re.compile(r"^[a-z0-9][a-z0-9+#.-]{0,39}\Z")
+CURRENCY = re.compile(r"^[A-Z]{3}\Z")
+HTTP_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 # Every item a submitted manifest must have.
 REQUIRED_ITEMS = (

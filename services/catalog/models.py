@@ -187,9 +187,10 @@ class Listing(Base):
         Index("ix_listings_lower_name", func.lower(text("name"))),
         Index("ix_listings_published_at", "published_at", "product_id"),
         Index("ix_listings_pull_count", "pull_count", "product_id"),
-        Index("ix_listings_min_price", "min_price", "product_id"),
+        # The price sorts order by currency first, so prices are compared only within one.
+        Index("ix_listings_currency_min_price", "currency", "min_price", "product_id"),
         # Facet counts without words read this index alone, not the wide rows.
-        Index("ix_listings_facets", "category", "namespace", "product_type", "certified", "is_free"),
+        Index("ix_listings_facets", "category", "namespace", "product_type", "certified", "is_free", "currency"),
         Index("ix_listings_namespace", "namespace"),
     )
 
@@ -244,7 +245,7 @@ class TermFacet(Base):
     __tablename__ = "term_facets"
     __table_args__ = (
         PrimaryKeyConstraint(
-            "term", "category", "product_type", "certified", "is_free", postgresql_include=["listings"]
+            "term", "category", "product_type", "certified", "is_free", "currency", postgresql_include=["listings"]
         ),
     )
 
@@ -253,6 +254,7 @@ class TermFacet(Base):
     product_type: Mapped[str] = mapped_column(String(20))
     certified: Mapped[bool] = mapped_column(Boolean)
     is_free: Mapped[bool] = mapped_column(Boolean)
+    currency: Mapped[str] = mapped_column(String(3))
     listings: Mapped[int] = mapped_column(Integer)
 
 

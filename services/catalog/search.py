@@ -60,6 +60,7 @@ class SearchQuery:
     certified: bool | None = None
     pricing: str | None = None  # "free" or "paid"
     publisher: str | None = None  # a namespace
+    currency: str | None = None  # the ISO 4217 code of a listing's lowest price
     sort: Sort | None = None
     cursor: str | None = None
     limit: int = 20
@@ -71,29 +72,39 @@ class SortOrder:
     sql_type: str
     key: ColumnElement  # the key's column, which types the values of a cursor
     descending: bool = True
+    # A column that orders the rows before the key, so keys are compared only within it.
+    group: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Return the columns of the order, each a value of the cursor, product_id last."""
+        return [*([self.group] if self.group else []), self.column, "product_id"]
 
     def order_by(self, table: str = "") -> str:
         direction = "DESC" if self.descending else "ASC"
         prefix = f"{table}." if table else ""
-        return f"{prefix}{self.column} {direction}, {prefix}product_id {direction}"
+        return ", ".join(f"{prefix}{column} {direction}" for column in self.columns)
 
     @property
     def after_cursor(self) -> str:
-        # An index on (column, product_id) serves this row comparison directly.
+        # An index on the columns of the order serves this row comparison directly.
         beyond = "<" if self.descending else ">"
+        values = [*([f"CAST(:after_group AS text)"] if self.group else []), ":after_key", "CAST(:after_id AS uuid)"]
         return (
             f"(CAST(:after_key AS {self.sql_type}) IS NULL"
-            f" OR ({self.column}, product_id) {beyond} (:after_key, CAST(:after_id AS uuid)))"
+            f" OR ({', '.join(self.columns)}) {beyond} ({', '.join(values)}))"
         )
 
 
-# NOTE: the price sorts compare prices in different currencies as plain minor units.
+# Prices in different currencies cannot be compared without exchange rates, so the price
+# sorts order by currency first (the currency of each listing's lowest price) and by price
+# within it. The `currency` filter keeps one currency.
 SORT_ORDERS = {
     Sort.RELEVANCE: SortOrder("score", "float8", literal_column("score", Float)),
     Sort.NEWEST: SortOrder("published_at", "timestamptz", Listing.published_at),
     Sort.PULLS: SortOrder("pull_count", "bigint", Listing.pull_count),
-    Sort.PRICE_ASC: SortOrder("min_price", "bigint", Listing.min_price, descending=False),
-    Sort.PRICE_DESC: SortOrder("min_price", "bigint", Listing.min_price),
+    Sort.PRICE_ASC: SortOrder("min_price", "bigint", Listing.min_price, descending=False, group="currency"),
+    Sort.PRICE_DESC: SortOrder("min_price", "bigint", Listing.min_price, group="currency"),
 }
 
 # One condition per facet; each is true when its parameter is null.
@@ -103,6 +114,7 @@ FILTERS = {
     "certified": "(CAST(:certified AS boolean) IS NULL OR certified = :certified)",
     "pricing": "(CAST(:is_free AS boolean) IS NULL OR is_free = :is_free)",
     "publisher": "(CAST(:publisher AS text) IS NULL OR namespace = :publisher)",
+    "currency": "(CAST(:currency AS text) IS NULL OR currency = :currency)",
 }
 # Publishers are the one facet with an open number of values, so only the most frequent are kept.
 MAX_PUBLISHER_VALUES = 20
@@ -115,7 +127,7 @@ def _filters(*, but: str | None = None) -> str:
 def _facets_sql(source: str) -> str:
     """Return a subquery with the counts that the facets of `source` are computed from, as JSON.
 
-    One grouping by the four facets with few values yields at most a few hundred rows,
+    One grouping by the five facets with few values yields at most a few hundred rows,
     from which `parse_facets` derives every count, each with every filter but its own.
     That is cheaper than counting each facet apart. The groups already pass the
     publisher filter. The publisher facet is counted apart, with every filter but its
@@ -130,9 +142,9 @@ def _facets_sql(source: str) -> str:
 def _groups_sql(source: str, where: str = "") -> str:
     return f"""(
         SELECT json_agg(g) FROM (
-            SELECT category, product_type, certified, is_free, count(*) AS count
+            SELECT category, product_type, certified, is_free, currency, count(*) AS count
             FROM {source} {where}
-            GROUP BY category, product_type, certified, is_free
+            GROUP BY category, product_type, certified, is_free, currency
         ) AS g
     )"""
 
@@ -156,6 +168,7 @@ ONE_TERM = f"numnode({QUERY}) = 1"
 THE_TERM = f"(tsvector_to_array(CAST(CAST({QUERY} AS text) AS tsvector)))[1]"
 NO_FILTERS = " AND ".join(f"CAST(:{name} AS {kind}) IS NULL" for name, kind in (
     ("category", "text"), ("product_type", "text"), ("certified", "boolean"), ("is_free", "boolean"),
+    ("currency", "text"),
 ))
 NO_PUBLISHER = "CAST(:publisher AS text) IS NULL"
 
@@ -171,7 +184,7 @@ def _word_facets_sql() -> str:
     """
     term_groups = f"""(
         SELECT json_agg(g) FROM (
-            SELECT category, product_type, certified, is_free, listings AS count
+            SELECT category, product_type, certified, is_free, currency, listings AS count
             FROM term_facets WHERE term = {THE_TERM}
         ) AS g
     )"""
@@ -224,7 +237,7 @@ def _word_statement(sort: Sort, page_only: bool = False) -> TextClause:
     materialized = "NOT MATERIALIZED" if page_only else "MATERIALIZED"
     return text(f"""
         WITH filtered AS {materialized} (
-            SELECT product_id, category, namespace, product_type, certified, is_free,
+            SELECT product_id, category, namespace, product_type, certified, is_free, currency,
                    published_at, pull_count, min_price,
                    ts_rank({RANK_WEIGHTS}, document, {QUERY})::float8
                    + CASE WHEN lower(name) = :lowered THEN {EXACT_NAME_BONUS} ELSE 0.0 END AS score
@@ -264,7 +277,7 @@ def _browse_statement(sort: Sort, with_facets: bool) -> TextClause:
 
 
 BROWSE_FACETS = text(f"SELECT {_facets_sql('listings')} AS facets")
-FILTER_PARAMETERS = ("category", "product_type", "certified", "is_free", "publisher")
+FILTER_PARAMETERS = ("category", "product_type", "certified", "is_free", "publisher", "currency")
 
 # Suggests the closest known term for each word of a query that is not itself a term.
 # Closest means the fewest edits, then the most trigrams in common, then the most listings.
@@ -347,7 +360,7 @@ async def _browse(
     session: AsyncSession, query: SearchQuery, sort: Sort, parameters: dict[str, Any], facet_cache: FacetCache | None
 ) -> SearchPage:
     # Counting facets without words visits every visible listing, so the counts are cached.
-    cache_key = (query.category, query.product_type, query.certified, query.pricing, query.publisher)
+    cache_key = (query.category, query.product_type, query.certified, query.pricing, query.publisher, query.currency)
     cached = facet_cache.get(cache_key) if facet_cache is not None else None
 
     row = (await session.execute(_browse_statement(sort, cached is None), parameters)).one()
@@ -386,16 +399,23 @@ async def _corrected(session: AsyncSession, words: str) -> str:
 
 
 def _parameters(query: SearchQuery, order: SortOrder) -> dict[str, Any]:
-    after_key = after_id = None
+    after_group = after_key = after_id = None
     if query.cursor:
-        # Neither column is nullable, so a cursor holding a null is refused here.
-        after_key, after_id = decode_cursor(query.cursor, [order.key, Listing.product_id])
+        # No column of an order is nullable, so a cursor holding a null is rejected here.
+        if order.group:
+            after_group, after_key, after_id = decode_cursor(
+                query.cursor, [Listing.__table__.c[order.group], order.key, Listing.product_id]
+            )
+        else:
+            after_key, after_id = decode_cursor(query.cursor, [order.key, Listing.product_id])
     return {
         "category": query.category,
         "product_type": query.product_type,
         "certified": query.certified,
         "is_free": {"free": True, "paid": False}.get(query.pricing or ""),
         "publisher": query.publisher,
+        "currency": query.currency,
+        "after_group": after_group,
         "after_key": after_key,
         "after_id": after_id,
         "limit": query.limit + 1,
@@ -403,8 +423,8 @@ def _parameters(query: SearchQuery, order: SortOrder) -> dict[str, Any]:
 
 
 def _page(query: SearchQuery, sort: Sort, rows: list[dict[str, Any]], facets: Facets, total: int) -> SearchPage:
-    column = SORT_ORDERS[sort].column
-    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, column))
+    order = SORT_ORDERS[sort]
+    kept, next_cursor = finish_page(rows, limit=query.limit, key=lambda item: _cursor_values(item, order))
     return SearchPage(items=[_summary(item) for item in kept], next_cursor=next_cursor, total=total, facets=facets)
 
 
@@ -413,11 +433,12 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _cursor_values(item: dict[str, Any], column: str) -> tuple:
+def _cursor_values(item: dict[str, Any], order: SortOrder) -> tuple:
     # The values come from JSON, so they are already in the cursor's plain form, except
     # that a whole-number score arrives as an int and the cursor expects a float.
-    key = float(item[column]) if column == "score" else item[column]
-    return key, item["product_id"]
+    key = float(item[order.column]) if order.column == "score" else item[order.column]
+    group = (item[order.group],) if order.group else ()
+    return *group, key, item["product_id"]
 
 
 def _summary(item: dict[str, Any]) -> ListingSummary:

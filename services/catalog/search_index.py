@@ -56,7 +56,9 @@ async def refresh_listing(session: AsyncSession, product_id: uuid.UUID) -> None:
         "tags": tags,
         "tags_text": " ".join(tags),
         "logo_media_id": manifest.get("logo_media_id"),
-        # NOTE: prices in different currencies are compared as plain minor units.
+        # The price sorts and the currency filter use this pair. NOTE: a product whose
+        # tiers are priced in several currencies is listed under its smallest amount,
+        # whichever currency that is in.
         "min_price": min(prices),
         "currency": cheapest.currency if cheapest else "USD",
         "is_free": any(tier.billing_period == "free" for tier in tiers),

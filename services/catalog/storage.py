@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9/._-]{0,199}$")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9/._-]{0,199}\Z")
 
 
 class MediaStorage(Protocol):

@@ -126,6 +126,12 @@ def test_draft_may_miss_items():
         ("tiers.0.source", "docker.io/library/postgres:16", "tiers.0.source", "Invalid source 'docker.io/library/postgres:16' for tier 'Free': use staging/acme/<repository>:<tag>"),
         ("tiers.0.source", "staging/acme/db", "tiers.0.source", "Invalid source 'staging/acme/db'"),
         ("tiers.0.source", "staging/other/db:1.0", "tiers.0.source", "The source 'staging/other/db:1.0' of tier 'Free' is outside this organisation's staging namespace staging/acme/"),
+        # A trailing newline is not part of a valid value.
+        ("tags", ["sql\n"], "tags.0", "Invalid tag 'sql\\n'"),
+        ("tiers.0.currency", "EUR\n", "tiers.0.currency", "Invalid currency 'EUR\\n' for tier 'Free'"),
+        ("support.url", "https://acme.example.com\n", "support.url", "Invalid support link 'https://acme.example.com\\n'"),
+        ("support.email", "help@acme.example.com\n", "support.email", "Invalid support email 'help@acme.example.com\\n'"),
+        ("tiers.0.source", "staging/acme/db:1.0\n", "tiers.0.source", "Invalid source 'staging/acme/db:1.0\\n'"),
     ],
 )
 def test_rule_broken(path, value, field, message):

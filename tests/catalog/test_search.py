@@ -17,12 +17,12 @@ from tests.catalog.support import Publisher, deliver
 from tests.support.services import running_service
 
 
-def tier(namespace: str, repository: str, amount: int = 0) -> dict:
+def tier(namespace: str, repository: str, amount: int = 0, currency: str = "EUR") -> dict:
     return {
         "name": "Paid" if amount else "Free",
         "description": "The tier",
         "price_amount": amount,
-        "currency": "EUR",
+        "currency": currency,
         "billing_period": "monthly" if amount else "free",
         "source": f"staging/{namespace}/{repository}:1",
     }
@@ -39,6 +39,8 @@ SEED = [
     ("Kafka Connect", "elephants", {"category": "Messaging", "tags": ["streaming"], "short_description": "Moves data between systems"}, "image", 0),
 ]
 PAID = {"Nginx Proxy": 4900, "Postgres Operator": 990}
+# Listings priced in US dollars; the others are priced in euros.
+IN_DOLLARS = {"Nginx Proxy", "Grafana Dashboards"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,8 @@ async def seeded(issuer, tmp_path_factory):
         products = {}
         for name, namespace, changes, product_type, pulls in SEED:
             repository = name.lower().replace(" ", "-")
-            tiers = [tier(namespace, repository, PAID[name])] if name in PAID else [tier(namespace, repository)]
+            currency = "USD" if name in IN_DOLLARS else "EUR"
+            tiers = [tier(namespace, repository, PAID.get(name, 0), currency)]
             product = await _publish(publishers[namespace], name, product_type, tiers=tiers, **changes)
             products[name] = product
             for _ in range(pulls):
@@ -228,6 +231,7 @@ async def test_facets_count_every_listing(seeded):
     assert facet(page, "product_type") == {"image": 6, "plugin": 1}
     assert facet(page, "certified") == {"true": 1, "false": 6}
     assert facet(page, "pricing") == {"free": 5, "paid": 2}
+    assert facet(page, "currency") == {"EUR": 5, "USD": 2}
     assert facet(page, "publisher") == {"keyvalue": 3, "elephants": 2, "webfolk": 2}
 
 
@@ -271,6 +275,7 @@ async def test_one_term_counts_equal_counted_matches(seeded):
         {"publisher": "keyvalue"},
         {"category": "Database", "publisher": "keyvalue"},
         {"certified": "true"},
+        {"currency": "USD"},
     ):
         for word in ("cache", "redis", "operator", "rows"):
             one_term = await search(seeded, q=word, **params)
@@ -299,6 +304,8 @@ async def test_publisher_facet_of_one_term_lists_every_publisher(seeded):
         ({"certified": "true"}, {"Postgres Operator"}),
         ({"pricing": "paid"}, {"Nginx Proxy", "Postgres Operator"}),
         ({"publisher": "elephants"}, {"Postgres Operator", "Kafka Connect"}),
+        ({"currency": "USD"}, {"Nginx Proxy", "Grafana Dashboards"}),
+        ({"currency": "EUR", "pricing": "paid"}, {"Postgres Operator"}),
         ({"category": "Database", "pricing": "free"}, {"Redis", "Valkey"}),
     ],
 )
@@ -332,12 +339,33 @@ async def test_sort_newest_by_default(seeded):
     assert names(page)[-1] == "Redis"
 
 
-async def test_sort_by_price(seeded):
+async def test_sort_by_price_within_currency(seeded):
     ascending = await search(seeded, sort="price_asc")
     descending = await search(seeded, sort="price_desc")
 
-    assert names(ascending)[-2:] == ["Postgres Operator", "Nginx Proxy"]
-    assert names(descending)[:2] == ["Nginx Proxy", "Postgres Operator"]
+    # Euros first, each currency from its lowest price up; so the free listing in dollars
+    # follows the paid one in euros, and dollar prices are never compared with euro prices.
+    assert [item["currency"] for item in ascending["items"]] == ["EUR"] * 5 + ["USD"] * 2
+    assert names(ascending)[-3:] == ["Postgres Operator", "Grafana Dashboards", "Nginx Proxy"]
+    assert [item["currency"] for item in descending["items"]] == ["USD"] * 2 + ["EUR"] * 5
+    assert names(descending)[:3] == ["Nginx Proxy", "Grafana Dashboards", "Postgres Operator"]
+
+
+async def test_currency_filter_keeps_other_counts(seeded):
+    page = await search(seeded, currency="USD", sort="price_asc")
+
+    assert names(page) == ["Grafana Dashboards", "Nginx Proxy"]
+    assert page["total"] == 2
+    assert facet(page, "currency") == {"EUR": 5, "USD": 2}
+    assert facet(page, "pricing") == {"free": 1, "paid": 1}
+
+
+@pytest.mark.parametrize("currency", ["eur", "EURO", "EUR\n", "€"])
+async def test_invalid_currency_rejected(seeded, currency):
+    response = await seeded.client.get("/search", params={"currency": currency})
+
+    assert response.status_code == 400
+    assert repr(currency) in response.json()["detail"]
 
 
 @pytest.mark.parametrize("sort", ["relevance", "newest", "pulls", "price_asc", "price_desc"])
@@ -448,7 +476,7 @@ async def test_facet_cache_keeps_counts_on_failure():
 
 async def test_browse_recounts_stale_facets_from_the_database(seeded):
     cache = FacetCache(ttl=0.01)
-    key = (None, None, None, None, None)
+    key = (None, None, None, None, None, None)
     cache.put(key, {}, 99)
     await asyncio.sleep(0.02)
 

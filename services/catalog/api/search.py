@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.catalog.manifest import CATEGORIES
+from services.catalog.manifest import CATEGORIES, CURRENCY
 from services.catalog.search import SearchQuery, Sort, search_listings
 from services.catalog.schemas import SearchPage
 from shared.db import ReadSessionDep
@@ -32,12 +32,19 @@ async def search(
     certified: bool | None = Query(default=None, description="true for certified listings only"),
     pricing: Literal["free", "paid"] | None = Query(default=None, description="free: has a free tier; paid: has none"),
     publisher: str | None = Query(default=None, max_length=64, description="The publisher's namespace"),
+    currency: str | None = Query(
+        default=None,
+        description="ISO 4217 code, such as EUR: listings whose lowest price is in this currency. "
+        "The price sorts order listings by currency first, because prices in different currencies are not compared",
+    ),
     sort: Sort | None = Query(default=None, description="relevance (default with q), newest (default without), pulls, price_asc, price_desc"),
     cursor: str | None = None,
     limit: int | None = Query(default=None, description="Page size, 1 to 200; 20 when left out"),
 ) -> SearchPage:
     if category is not None and category not in CATEGORIES:
         raise BadRequest(f"Unknown category {category!r}: use one of " + ", ".join(CATEGORIES))
+    if currency is not None and not CURRENCY.match(currency):
+        raise BadRequest(f"Invalid currency {currency!r}: use an ISO 4217 code of three capital letters, such as EUR")
     query = SearchQuery(
         text=q,
         category=category,
@@ -45,6 +52,7 @@ async def search(
         certified=certified,
         pricing=pricing,
         publisher=publisher,
+        currency=currency,
         sort=sort,
         cursor=cursor,
         limit=check_limit(limit) if limit is not None else 20,

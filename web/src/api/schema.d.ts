@@ -10240,6 +10240,8 @@ export interface operations {
                 pricing?: ("free" | "paid") | null;
                 /** @description The publisher's namespace */
                 publisher?: string | null;
+                /** @description ISO 4217 code, such as EUR: listings whose lowest price is in this currency. The price sorts order listings by currency first, because prices in different currencies are not compared */
+                currency?: string | null;
                 /** @description relevance (default with q), newest (default without), pulls, price_asc, price_desc */
                 sort?: components["schemas"]["catalog.Sort"] | null;
                 cursor?: string | null;

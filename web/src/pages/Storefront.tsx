@@ -9,12 +9,13 @@ type SearchPage = Schemas["catalog.SearchPage"];
 type Summary = Schemas["catalog.ListingSummary"];
 
 // Query parameters the search page passes through to the catalog, in facet order.
-const FILTERS = ["category", "product_type", "certified", "pricing", "publisher"] as const;
+const FILTERS = ["category", "product_type", "certified", "pricing", "currency", "publisher"] as const;
 const FACET_TITLES: Record<string, string> = {
   category: "Category",
   product_type: "Type",
   certified: "Certification",
   pricing: "Pricing",
+  currency: "Currency",
   publisher: "Publisher",
 };
 const SORTS = [
@@ -115,6 +116,11 @@ export function HomePage() {
   );
 }
 
+// The catalog compares prices only within one currency, so a price sort groups by currency.
+function isPriceSort(sort: string | null): boolean {
+  return sort === "price_asc" || sort === "price_desc";
+}
+
 export function SearchPage() {
   const [params, setParams] = useSearchParams();
   const [page, setPage] = useState<SearchPage | null>(null);
@@ -170,6 +176,11 @@ export function SearchPage() {
           </select>
         </label>
       </div>
+      {page && isPriceSort(params.get("sort")) && !params.get("currency") && (page.facets.currency ?? []).length > 1 && (
+        <p className="muted" role="note">
+          Prices are sorted within each currency. Choose a currency to compare every result.
+        </p>
+      )}
       <aside aria-label="Filters" className="facets">
         {page &&
           FILTERS.filter((name) => name !== "certified").map((name) => (

@@ -5,7 +5,7 @@ matches thousands of listings, and fetching each one costs more than the rest of
 search together. For a query of a single term, the counts are the same for every
 search, so triggers on `listings` keep them in two tables:
 - `term_facets`: per term, the listings with each combination of category, product
-  type, certification and pricing;
+  type, certification, pricing and currency;
 - `term_publishers`: per term, the listings of each publisher.
 
 The terms are the lexemes of the listing's search document, as the query parser makes
@@ -30,21 +30,21 @@ COUNT = """
 CREATE FUNCTION listings_count_term_facets() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO term_facets AS f (term, category, product_type, certified, is_free, listings)
-    SELECT term, category, product_type, certified, is_free, sum(delta)
+    INSERT INTO term_facets AS f (term, category, product_type, certified, is_free, currency, listings)
+    SELECT term, category, product_type, certified, is_free, currency, sum(delta)
     FROM (
         SELECT unnest(tsvector_to_array(OLD.document)) AS term, OLD.category, OLD.product_type,
-               OLD.certified, OLD.is_free, -1 AS delta
+               OLD.certified, OLD.is_free, OLD.currency, -1 AS delta
         WHERE TG_OP <> 'INSERT'
         UNION ALL
         SELECT unnest(tsvector_to_array(NEW.document)), NEW.category, NEW.product_type,
-               NEW.certified, NEW.is_free, 1
+               NEW.certified, NEW.is_free, NEW.currency, 1
         WHERE TG_OP <> 'DELETE'
-    ) AS changes (term, category, product_type, certified, is_free, delta)
-    GROUP BY term, category, product_type, certified, is_free
+    ) AS changes (term, category, product_type, certified, is_free, currency, delta)
+    GROUP BY term, category, product_type, certified, is_free, currency
     HAVING sum(delta) <> 0
-    ORDER BY term, category, product_type, certified, is_free
-    ON CONFLICT (term, category, product_type, certified, is_free)
+    ORDER BY term, category, product_type, certified, is_free, currency
+    ON CONFLICT (term, category, product_type, certified, is_free, currency)
         DO UPDATE SET listings = f.listings + excluded.listings;
 
     INSERT INTO term_publishers AS p (term, namespace, listings)
@@ -80,10 +80,10 @@ CREATE FUNCTION rebuild_term_facets() RETURNS void
 LANGUAGE sql AS $$
     TRUNCATE term_facets, term_publishers;
 
-    INSERT INTO term_facets (term, category, product_type, certified, is_free, listings)
-    SELECT term, category, product_type, certified, is_free, count(*)
+    INSERT INTO term_facets (term, category, product_type, certified, is_free, currency, listings)
+    SELECT term, category, product_type, certified, is_free, currency, count(*)
     FROM listings, unnest(tsvector_to_array(document)) AS term
-    GROUP BY term, category, product_type, certified, is_free;
+    GROUP BY term, category, product_type, certified, is_free, currency;
 
     INSERT INTO term_publishers (term, namespace, listings)
     SELECT term, namespace, count(*)
@@ -103,9 +103,10 @@ def upgrade() -> None:
         sa.Column("product_type", sa.String(20), nullable=False),
         sa.Column("certified", sa.Boolean, nullable=False),
         sa.Column("is_free", sa.Boolean, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("listings", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint(
-            "term", "category", "product_type", "certified", "is_free", postgresql_include=["listings"]
+            "term", "category", "product_type", "certified", "is_free", "currency", postgresql_include=["listings"]
         ),
     )
     op.create_table(
@@ -127,7 +128,8 @@ def upgrade() -> None:
         "CREATE TRIGGER listings_term_facets_changed AFTER UPDATE ON listings FOR EACH ROW "
         "WHEN (OLD.document IS DISTINCT FROM NEW.document OR OLD.category IS DISTINCT FROM NEW.category "
         "OR OLD.product_type IS DISTINCT FROM NEW.product_type OR OLD.certified IS DISTINCT FROM NEW.certified "
-        "OR OLD.is_free IS DISTINCT FROM NEW.is_free OR OLD.namespace IS DISTINCT FROM NEW.namespace) "
+        "OR OLD.is_free IS DISTINCT FROM NEW.is_free OR OLD.currency IS DISTINCT FROM NEW.currency "
+        "OR OLD.namespace IS DISTINCT FROM NEW.namespace) "
         "EXECUTE FUNCTION listings_count_term_facets()"
     )
     op.execute(REBUILD)
