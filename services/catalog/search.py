@@ -174,7 +174,7 @@ NO_PUBLISHER = "CAST(:publisher AS text) IS NULL"
 
 
 def _word_facets_sql() -> str:
-    """Return the facet counts of a search with words, from the cheapest source that holds them.
+    """Return the facet counts of a search with words, from the cheapest source that contains them.
 
     `filtered` contains the ranked matches that pass the filters, so counts over those
     matches are grouped from it. The counts of a one-term query are kept per term by triggers

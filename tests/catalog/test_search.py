@@ -343,8 +343,8 @@ async def test_sort_by_price_within_currency(seeded):
     ascending = await search(seeded, sort="price_asc")
     descending = await search(seeded, sort="price_desc")
 
-    # Euros first, each currency from its lowest price up; so the free listing in dollars
-    # follows the paid one in euros, and dollar prices are never compared with euro prices.
+    # Euros come first, each currency from its lowest price up. So the free listing in
+    # dollars follows the paid one in euros: dollar prices are not compared with euro prices.
     assert [item["currency"] for item in ascending["items"]] == ["EUR"] * 5 + ["USD"] * 2
     assert names(ascending)[-3:] == ["Postgres Operator", "Grafana Dashboards", "Nginx Proxy"]
     assert [item["currency"] for item in descending["items"]] == ["USD"] * 2 + ["EUR"] * 5
