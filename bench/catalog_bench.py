@@ -72,6 +72,9 @@ TAGS = [
     "backup", "replication", "streaming", "ml", "python", "java", "golang", "rust", "nodejs", "alpine",
     "debian", "security", "compliance", "etl", "analytics", "timeseries", "graph", "cdn", "dns", "vpn",
 ]
+# Most listings are priced in euros, as in a store that started in Europe.
+CURRENCIES = ["EUR", "USD", "GBP"]
+CURRENCY_WEIGHTS = [70, 25, 5]
 PHRASES = [
     "fast and reliable", "built for production", "with automatic failover", "for small teams",
     "with enterprise support", "optimised for the cloud", "easy to operate", "secure by default",
@@ -86,6 +89,7 @@ SHAPES = {
     "word + filters": {"q": "{kind}", "category": "{category}", "pricing": "paid"},
     "browse newest": {"sort": "newest"},
     "category by pulls": {"category": "{category}", "sort": "pulls"},
+    "category by price": {"category": "{category}", "sort": "price_asc"},
 }
 
 
@@ -152,7 +156,7 @@ def listing_rows(count: int, rng: random.Random):
             " ".join(tags),
             None,
             price,
-            "EUR",
+            rng.choices(CURRENCIES, weights=CURRENCY_WEIGHTS)[0],
             free,
             rng.random() < 0.05,
             False,
@@ -375,7 +379,7 @@ def write_report(
         "counts of a one-term search are read from per-term counts that triggers keep; the",
         "page still ranks every match that passes the filters.",
         "",
-        "Searches without words (the last two shapes) reuse facet counts in the service, which",
+        "Searches without words (the last three shapes) reuse facet counts in the service, which",
         "recounts them in the background once they are older than `WHARF_CATALOG_FACET_CACHE_SECONDS`",
         "(10 s); their SQL times include counting the facets on every run. Misspelt words",
         "(a doubled or a swapped letter) match nothing, so the service corrects them against",

@@ -51,6 +51,20 @@ def active_waiver_clause(now: datetime):
     )
 
 
+async def active_waivers(session: AsyncSession, image_digest: str, *, now: datetime) -> dict[str, Waiver]:
+    """Return the latest waiver in force at `now` of each vulnerability of an image."""
+    rows = await session.execute(
+        select(Waiver)
+        .where(
+            Waiver.image_digest == image_digest,
+            or_(Waiver.expires_at.is_(None), Waiver.expires_at > now),
+        )
+        .order_by(Waiver.created_at)
+    )
+    # Later waivers replace earlier ones in the dictionary.
+    return {waiver.vulnerability_id: waiver for waiver in rows.scalars()}
+
+
 async def record_findings(
     session: AsyncSession,
     *,

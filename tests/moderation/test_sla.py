@@ -161,6 +161,40 @@ async def test_staff_waiver_closes_case_and_lifts_hold(stage, product):
     assert len(await stage.events("moderation.hold.lifted", product_id=product.product_id)) == 1
 
 
+async def test_image_findings_show_waiver_to_publisher(stage, product):
+    version_id = uuid.uuid4()
+    image = digest("waiver-shown")
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, image, [CRITICAL])
+    case = await stage.case_of(product)
+    expires_at = stage.clock.now() + timedelta(days=14)
+    await stage.client.post(
+        f"/cases/{case['id']}/waivers",
+        json={
+            "image_digest": image,
+            "vulnerability_id": CRITICAL["vulnerability_id"],
+            "reason": "A fixed package is due next week",
+            "expires_at": expires_at.isoformat(),
+        },
+        headers=stage.headers(SECURITY),
+    )
+
+    owner = await stage.client.get(f"/images/{image}/findings", headers=stage.headers(product.publisher.user))
+    [finding] = owner.json()
+
+    assert owner.status_code == 200
+    assert finding["waived"] is True
+    assert finding["waiver"]["reason"] == "A fixed package is due next week"
+    assert datetime.fromisoformat(finding["waiver"]["expires_at"]) == expires_at
+    assert finding["waiver"]["case_id"] == case["id"]
+
+    # Once it expires, the finding shows no waiver.
+    stage.advance(days=14)
+    [expired] = (await stage.client.get(f"/images/{image}/findings", headers=stage.headers(product.publisher.user))).json()
+    assert expired["waived"] is False
+    assert expired["waiver"] is None
+
+
 async def test_reclassified_below_major_closes_case(stage, product):
     _version_id, image = await stage.publish(product)
     await stage.detect(product, image, MAJOR)

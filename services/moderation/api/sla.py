@@ -183,10 +183,13 @@ async def list_image_findings(
         statement = statement.where(Finding.state == state)
     rows = await session.execute(statement.order_by(Finding.vulnerability_id, Finding.package))
 
+    waivers = await findings.active_waivers(session, image_digest, now=current_time(session))
     result = []
     for finding, waived in rows.all():
         out = FindingOut.model_validate(finding)
         out.waived = waived
+        waiver = waivers.get(finding.vulnerability_id)
+        out.waiver = WaiverOut.model_validate(waiver) if waiver is not None else None
         result.append(out)
     return result
 

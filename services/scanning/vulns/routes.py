@@ -188,7 +188,8 @@ async def list_image_findings(
     page_rows, next_cursor = finish_page(rows, limit=size, key=lambda row: (row.detected_at, row.id))
 
     # NOTE: only waivers recorded in scanning count. A waiver granted in a moderation review
-    # case is stored by moderation and does not show on these findings.
+    # case is stored by moderation, which returns it from GET /images/{digest}/findings;
+    # the web scan page merges the two, but API clients must read both.
     waived = await classification.waivers_in_force(session, [row.id for row in page_rows], _now(request))
     items = [_finding_read(row, waived.get(row.id)) for row in page_rows]
     return Page(items=items, next_cursor=next_cursor)

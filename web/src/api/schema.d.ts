@@ -4464,6 +4464,7 @@ export interface components {
              * @default false
              */
             waived: boolean;
+            waiver?: components["schemas"]["moderation.WaiverOut"] | null;
         };
         /** GrantIn */
         "moderation.GrantIn": {

@@ -9,7 +9,7 @@ const fetchMock = vi.hoisted(() => {
   return mock;
 });
 
-import { ScanPage, ScansPage } from "./Scans";
+import { ScanPage, ScansPage, withReviewWaivers } from "./Scans";
 
 const ORGANISATION = "o1";
 const REFERENCE = "127.0.0.1:5000/staging/harbourmaster-international-logistics/berth-scheduler:2024.10.1";
@@ -94,7 +94,36 @@ function json(body: object, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 }
 
-function serve() {
+const REVIEW_WAIVER = {
+  id: "w1",
+  image_digest: DIGEST,
+  vulnerability_id: FINDING.vulnerability_id,
+  reason: "Only reachable with local root",
+  waived_by: "u9",
+  created_at: NOW,
+  expires_at: "2026-02-01T12:00:00Z",
+  case_id: "c1",
+  sla_case_id: null,
+};
+const REVIEWED_FINDING = {
+  image_digest: DIGEST,
+  vulnerability_id: FINDING.vulnerability_id,
+  package: PACKAGE,
+  installed_version: "v1.2.3",
+  fixed_version: "v1.2.4",
+  cvss_score: 9.8,
+  aliases: [],
+  finding_class: "critical",
+  staff_class: null,
+  effective_class: "critical",
+  state: "open" as const,
+  detected_at: NOW,
+  resolved_at: null,
+  waived: true,
+  waiver: REVIEW_WAIVER,
+};
+
+function serve(reviewed: object[] | null = null) {
   const page = (items: object[]) => json({ items, next_cursor: null });
   fetchMock.mockImplementation(async (request: Request) => {
     const path = new URL(request.url).pathname;
@@ -104,6 +133,8 @@ function serve() {
     if (path === "/api/scanning/scans/s1/components") return page([COMPONENT]);
     if (path === "/api/scanning/images/i1/findings") return page([FINDING]);
     if (path === "/api/scanning/scans/s1") return json(SCAN);
+    // The client percent-encodes the digest's colon in the path.
+    if (decodeURIComponent(path) === `/api/moderation/images/${DIGEST}/findings` && reviewed) return json(reviewed);
     return json({ status: 404, detail: `unexpected ${path}` }, 404);
   });
 }
@@ -173,5 +204,31 @@ describe("scan pages at phone width", () => {
     expect(imageDigest?.getAttribute("title")).toBe(DIGEST);
     // The open layer shows the whole command as text too, since a title needs a pointer.
     expect(screen.getAllByText(COMMAND).length).toBe(2);
+  });
+});
+
+describe("waivers granted in review", () => {
+  it("marks a finding that moderation waived", () => {
+    const [finding] = withReviewWaivers([FINDING], [REVIEWED_FINDING]);
+
+    expect(finding.waived).toBe(true);
+    expect(finding.waiver).toMatchObject({ kind: "review", reason: "Only reachable with local root", expires_at: "2026-02-01T12:00:00Z" });
+  });
+
+  it("keeps scanning's own waiver and other findings as they are", () => {
+    const own = { ...FINDING, waived: true, waiver: { id: "w0", kind: "false_positive", reason: "Not built in", staff_id: "u1", created_at: NOW, expires_at: null } };
+    const other = { ...FINDING, id: "f2", vulnerability_id: "CVE-2024-9999" };
+
+    const [first, second] = withReviewWaivers([own, other], [REVIEWED_FINDING]);
+
+    expect(first.waiver!.kind).toBe("false_positive");
+    expect(second.waived).toBe(false);
+  });
+
+  it("shows the review waiver on the scan page", async () => {
+    serve([REVIEWED_FINDING]);
+    renderAt(`/publisher/${ORGANISATION}/scans/s1`);
+
+    expect((await screen.findAllByText(/Accepted in review: Only reachable with local root/)).length).toBeGreaterThan(0);
   });
 });

@@ -268,6 +268,20 @@ function ClassCounts({ counts }: { counts: Record<string, number> }) {
   );
 }
 
+/** Mark findings that moderation waived and scanning did not, with moderation's waiver. */
+export function withReviewWaivers(findings: Finding[], reviewed: Schemas["moderation.FindingOut"][]): Finding[] {
+  const waivers = new Map(reviewed.filter((item) => item.waiver).map((item) => [item.vulnerability_id, item.waiver!]));
+  return findings.map((finding) => {
+    const waiver = waivers.get(finding.vulnerability_id);
+    if (finding.waiver || !waiver) return finding;
+    return {
+      ...finding,
+      waived: true,
+      waiver: { id: waiver.id, kind: "review", reason: waiver.reason, staff_id: waiver.waived_by, created_at: waiver.created_at, expires_at: waiver.expires_at },
+    };
+  });
+}
+
 function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
   const [components, setComponents] = useState<Component[] | null>(null);
   const [findings, setFindings] = useState<Finding[] | null>(null);
@@ -287,9 +301,14 @@ function ImageResults({ scan, image }: { scan: Scan; image: Image }) {
           MAX_ROWS,
         ),
       ]);
+      // Reviewers and security staff waive findings in moderation, which scanning does not
+      // know of. An image that moderation has not seen is a 404 there, with no waivers.
+      const reviewed = await api.GET("/api/moderation/images/{image_digest}/findings", {
+        params: { path: { image_digest: image.digest } },
+      });
       if (!current) return;
       setComponents(componentPages.items.filter((component) => component.image_digest === image.digest));
-      setFindings(findingPages.items);
+      setFindings(withReviewWaivers(findingPages.items, reviewed.data ?? []));
       setTruncated(!componentPages.complete || !findingPages.complete);
       const failed = componentPages.error ?? findingPages.error;
       setError(failed ? problemMessage(failed, "Some results could not be loaded") : null);

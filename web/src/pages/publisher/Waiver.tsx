@@ -10,6 +10,7 @@ export interface WaiverLike {
 const KIND_LABELS: Record<string, string> = {
   not_affected: "Not affected",
   false_positive: "False positive",
+  review: "Accepted in review",
 };
 
 /** Render a finding's waived label with the waiver's kind, reason and expiry. A finding that is not waived renders nothing. */
