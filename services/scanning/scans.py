@@ -320,9 +320,8 @@ async def store_results(session: AsyncSession, scan: Scan, results: list[ImageSc
                 digest=result.digest,
                 packages=len(warnings),
             )
-        # NOTE: the distribution's ID and VERSION_ID from os-release go into columns of 64
-        # characters here and 50 in the vulnerability database, so a longer value still
-        # fails the scan as internal-error.
+        # detect_distro accepts an os-release ID and VERSION_ID of at most 50 characters
+        # and cuts PRETTY_NAME to 200, so the distribution fits these columns.
         image = ScannedImage(
             id=uuid.uuid4(),
             scan_id=scan.id,

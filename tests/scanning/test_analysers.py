@@ -387,6 +387,11 @@ def test_java_component_path_names_nested_jar():
         ({"etc/alpine-release": "3.20.3\n"}, ("alpine", "3.20.3")),
         ({"etc/debian_version": "12.7\n"}, ("debian", "12")),
         ({"etc/os-release": 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Distroless"\n'}, ("debian", "12")),
+        # Values outside os-release's grammar or longer than 50 characters are not used.
+        ({"etc/os-release": f"ID={'a' * 100}\n", "etc/debian_version": "12.7\n"}, ("debian", "12")),
+        ({"etc/os-release": "ID=Debian GNU\n", "etc/alpine-release": "3.20.3\n"}, ("alpine", "3.20.3")),
+        ({"etc/os-release": f"ID=alpine\nVERSION_ID={'9' * 60}\n"}, ("alpine", "")),
+        ({"etc/os-release": 'ID=alpine\nVERSION_ID="3.20\u202e"\n'}, ("alpine", "")),
     ],
 )
 def test_os_release_detection(files, expected):
@@ -399,3 +404,15 @@ def test_os_release_detection(files, expected):
 
 def test_os_unknown_without_release_files():
     assert detect_distro(apply(tar(file("bin/app", "x")))) is None
+
+
+def test_os_release_invalid_id_without_fallback_is_unknown():
+    tree = apply(tar(file("etc/os-release", f"ID={'x' * 300}\nVERSION_ID=1\n")))
+
+    assert detect_distro(tree) is None
+
+
+def test_os_release_pretty_name_cut_to_column():
+    tree = apply(tar(file("etc/os-release", f'ID=alpine\nVERSION_ID=3.20\nPRETTY_NAME="{"A" * 500}"\n')))
+
+    assert len(detect_distro(tree).pretty_name) == 200

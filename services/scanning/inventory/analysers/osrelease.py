@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+
+import structlog
 
 from services.scanning.components import Distro
 from services.scanning.inventory.filesystem import FileTree
@@ -13,6 +16,13 @@ DEBIAN_VERSION = "/etc/debian_version"
 ALPINE_RELEASE = "/etc/alpine-release"
 # os-release is a few hundred bytes; anything much larger is not one.
 MAX_RELEASE_FILE = 64 * 1024
+# ID and VERSION_ID as os-release(5) defines them: lower-case letters, digits, ".", "_"
+# and "-". Longer values than the vulnerability database keeps (50 characters) are
+# rejected too, because no advisory could match them.
+RELEASE_WORD = re.compile(r"[a-z0-9._-]{1,50}\Z")
+MAX_PRETTY_NAME = 200
+
+log = structlog.get_logger()
 
 
 class OsReleaseAnalyser:
@@ -53,11 +63,19 @@ def detect_distro(tree: FileTree) -> Distro | None:
         text = tree.read_facts(path, OsReleaseAnalyser.name)
         if text:
             fields = parse_os_release(text)
-            if fields.get("ID"):
+            distro_id = fields.get("ID", "")
+            if distro_id and not RELEASE_WORD.match(distro_id):
+                # An image's files are hostile input: an invalid ID names no distribution.
+                log.warning("os_release.invalid_id", path=path, id=distro_id[:80])
+                continue
+            if distro_id:
                 version_id = fields.get("VERSION_ID", "")
-                if not version_id and fields["ID"] == "debian":
+                if version_id and not RELEASE_WORD.match(version_id):
+                    log.warning("os_release.invalid_version_id", path=path, version_id=version_id[:80])
+                    version_id = ""
+                if not version_id and distro_id == "debian":
                     version_id = _debian_version(tree)
-                return Distro(fields["ID"], version_id, fields.get("PRETTY_NAME", ""))
+                return Distro(distro_id, version_id, fields.get("PRETTY_NAME", "")[:MAX_PRETTY_NAME])
 
     alpine = tree.read_facts(ALPINE_RELEASE, OsReleaseAnalyser.name)
     if alpine:
