@@ -279,7 +279,8 @@ class Feed:
             try:
                 status = file.stat()
             except OSError as error:
-                # The import skips a dangling link or a link loop, so the digest contains its error in place of its size.
+                # The import skips a dangling link or a link loop, so the digest
+                # contains its error in place of its size.
                 digest.update(f"{file.name}\0{error.strerror}\n".encode())
                 continue
             digest.update(f"{file.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
