@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Select, and_, or_
+from sqlalchemy import BigInteger, DateTime, Integer, Select, SmallInteger, String, and_, or_
 from sqlalchemy import Uuid as UuidType
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -44,7 +45,8 @@ def decode_cursor(cursor: str, columns: list[ColumnElement]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong shape")
         return [_typed(value, column) for value, column in zip(values, columns, strict=True)]
-    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+    # json.loads raises RecursionError on deeply nested arrays, which a crafted cursor can contain.
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         raise BadRequest(f"Invalid cursor {cursor[:80]!r}: use the next_cursor of a previous page") from exc
 
 
@@ -72,7 +74,37 @@ def _typed(value: Any, column: ColumnElement) -> Any:
     # bool is a subclass of int, and float is not an integer column's value.
     if expected is not None and (not isinstance(value, expected) or isinstance(value, bool) and expected is not bool):
         raise ValueError(f"expected {expected.__name__}, got {value!r}")
+    _check_storable(value, column)
     return value
+
+
+def _integer_bits(column_type: Any) -> int | None:
+    # BigInteger and SmallInteger are subclasses of Integer, so they are tested first.
+    for kind, bits in ((BigInteger, 64), (SmallInteger, 16), (Integer, 32)):
+        if isinstance(column_type, kind):
+            return bits
+    return None
+
+
+def _check_storable(value: Any, column: ColumnElement) -> None:
+    """Raise ValueError for a value that the database would reject as a query parameter.
+
+    Without this check, an out-of-range number or a NUL in a crafted cursor reaches the
+    database and fails there, with an error that does not name the cursor.
+    """
+    bits = _integer_bits(column.type)
+    if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ValueError(f"{value} is out of range for {column}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    if isinstance(value, str):
+        # PostgreSQL text cannot contain NUL, and a lone surrogate cannot be encoded as UTF-8.
+        if "\x00" in value:
+            raise ValueError(f"{column} cannot contain NUL")
+        value.encode("utf-8")
+        length = getattr(column.type, "length", None) if isinstance(column.type, String) else None
+        if length is not None and len(value) > length:
+            raise ValueError(f"{column} is longer than {length} characters")
 
 
 def check_limit(limit: int | None) -> int:

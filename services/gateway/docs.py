@@ -9,6 +9,7 @@ so they work on a machine without internet access.
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -22,6 +23,10 @@ OPENAPI_URL = "/openapi.json"
 MANIFEST = "api-docs.json"
 ASSET_KEYS = ("swagger_ui_js", "swagger_ui_css", "redoc_js")
 FAVICON_URL = "/favicon.svg"
+# A file directly under `assets/`, as Vite names them (such as `redoc.standalone-DjJc5WZ1.js`).
+# FastAPI writes the URLs into the pages unescaped, so a quote, a bracket or a slash
+# in a tampered manifest would otherwise change the page's HTML or leave the folder.
+ASSET_URL = re.compile(r"/assets/[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Wharf API</title></head>
@@ -36,14 +41,15 @@ def read_asset_urls(settings: WebSettings) -> dict[str, str] | None:
     """Return the build's URL of each documentation asset, or None when the build lacks them."""
     try:
         urls = json.loads((settings.dist_dir / MANIFEST).read_text())
-    except (OSError, ValueError):
+    # json.loads raises RecursionError on deeply nested arrays.
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(urls, dict):
         return None
     # Only paths on this host: a manifest must never send browsers elsewhere.
     for key in ASSET_KEYS:
         url = urls.get(key)
-        if not isinstance(url, str) or not url.startswith("/assets/"):
+        if not isinstance(url, str) or not ASSET_URL.match(url):
             return None
     return urls
 

@@ -51,8 +51,13 @@ def is_reserved(path: str) -> bool:
 def resolve_file(dist_dir: Path, path: str) -> Path | None:
     """Return the build file for a URL path, or None. A path outside the build gives None."""
     root = dist_dir.resolve()
-    candidate = (root / path.lstrip("/")).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
+    try:
+        candidate = (root / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    # A NUL (ValueError), a name too long for the file system (OSError) or a lone
+    # surrogate (UnicodeEncodeError, a ValueError) names no file of the build.
+    except (ValueError, OSError):
         return None
     return candidate
 

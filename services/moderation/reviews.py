@@ -54,11 +54,14 @@ class RoundImage:
 
 # Opening cases and rounds.
 
-# Case states that a submission made after the case's decision reopens. After a
-# withdrawal, that is the publisher's next submission. After an approval or a rejection,
-# it means the catalog never applied the decision: the publisher withdrew the version
-# while the decision's event was on its way, then submitted it again. An older
-# submission delivered again changes nothing.
+# Case states that a later submission of the version reopens. After a withdrawal, that
+# is the publisher's next submission. After an approval or a rejection, it means the
+# catalog never applied the decision: the publisher withdrew the version while the
+# decision's event was on its way, then submitted it again. The catalog stamps each
+# submission, so a submission is later when its time is after that of the current round.
+# The time of the decision is no measure, because moderation takes it from its own clock
+# when it handles an event, which may be after the catalog took the resubmission. An
+# older submission delivered again changes nothing.
 REOPENED_BY_LATER_SUBMISSION = frozenset({"withdrawn", "approved", "rejected"})
 
 
@@ -99,7 +102,7 @@ async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted
         case = await session.get(ReviewCase, case_id)
         log.info("review.case_opened", case_id=str(case.id), version_id=str(data.version_id))
     elif case.state == "changes_requested" or (
-        case.state in REOPENED_BY_LATER_SUBMISSION and case.decided_at is not None and submitted_at >= case.decided_at
+        case.state in REOPENED_BY_LATER_SUBMISSION and submitted_at > (await current_round(session, case)).submitted_at
     ):
         case.state = "awaiting_scans"
         case.current_round += 1

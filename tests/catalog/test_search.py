@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 
 import pytest
@@ -491,3 +492,55 @@ async def test_browse_recounts_stale_facets_from_the_database(seeded):
     recounted = cache.get(key)
     assert recounted.total == 7
     assert {value.value: value.count for value in recounted.facets["pricing"]} == {"free": 5, "paid": 2}
+
+
+def raw_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# Cursors of the price sorts that the database would reject or that crash the JSON parser.
+CRAFTED_PRICE_CURSORS = {
+    "nested arrays": raw_cursor("[" * 20_000 + "]" * 20_000),
+    "price beyond bigint": raw_cursor('["EUR", 9223372036854775808, "00000000-0000-0000-0000-000000000000"]'),
+    "price below bigint": raw_cursor('["EUR", -9223372036854775809, "00000000-0000-0000-0000-000000000000"]'),
+    "NUL in currency": raw_cursor('["E\\u0000R", 0, "00000000-0000-0000-0000-000000000000"]'),
+    "lone surrogate in currency": raw_cursor('["\\ud800", 0, "00000000-0000-0000-0000-000000000000"]'),
+    "overlong currency": raw_cursor('["' + "E" * 1000 + '", 0, "00000000-0000-0000-0000-000000000000"]'),
+    "number for currency": raw_cursor('[5, 0, "00000000-0000-0000-0000-000000000000"]'),
+    "two values": raw_cursor('[0, "00000000-0000-0000-0000-000000000000"]'),
+}
+
+
+@pytest.mark.parametrize("case", CRAFTED_PRICE_CURSORS)
+async def test_crafted_price_cursor_rejected(seeded, case):
+    cursor = CRAFTED_PRICE_CURSORS[case]
+
+    response = await seeded.client.get("/search", params={"sort": "price_asc", "cursor": cursor})
+
+    assert response.status_code == 400, response.text
+    assert "Invalid cursor" in response.json()["detail"]
+    assert cursor[:40] in response.json()["detail"]
+
+
+async def test_non_finite_score_cursor_rejected(seeded):
+    cursor = raw_cursor('[NaN, "00000000-0000-0000-0000-000000000000"]')
+
+    response = await seeded.client.get("/search", params={"q": "redis", "cursor": cursor})
+
+    assert response.status_code == 400, response.text
+    assert "Invalid cursor" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("name", "value"), [("q", "red\x00is"), ("q", "\x00"), ("publisher", "key\x00value")])
+async def test_nul_in_words_or_publisher_rejected(seeded, name, value):
+    response = await seeded.client.get("/search", params={name: value})
+
+    assert response.status_code == 400, response.text
+    assert f"Invalid {name} {value!r}" in response.json()["detail"]
+
+
+async def test_invalid_utf8_in_words_accepted(seeded):
+    # An invalid UTF-8 sequence in the query string is decoded as U+FFFD, never a lone surrogate.
+    response = await seeded.client.get("/search?q=%ED%A0%80redis")
+
+    assert response.status_code == 200, response.text

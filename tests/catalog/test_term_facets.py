@@ -9,13 +9,13 @@ from tests.catalog.test_search_terms import listing
 
 # The counts as the triggers keep them, and the same counts taken from the listings.
 KEPT = text("""
-    SELECT term, category, product_type, certified, is_free, listings FROM term_facets
-    ORDER BY 1, 2, 3, 4, 5
+    SELECT term, category, product_type, certified, is_free, currency, listings FROM term_facets
+    ORDER BY 1, 2, 3, 4, 5, 6
 """)
 RECOUNTED = text("""
-    SELECT term, category, product_type, certified, is_free, count(*) FROM listings,
+    SELECT term, category, product_type, certified, is_free, currency, count(*) FROM listings,
            unnest(tsvector_to_array(document)) AS term
-    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 """)
 KEPT_PUBLISHERS = text("SELECT term, namespace, listings FROM term_publishers ORDER BY 1, 2")
 RECOUNTED_PUBLISHERS = text("""
@@ -57,6 +57,16 @@ async def test_counts_follow_inserts_updates_and_deletes(catalog):
         assert await counts(session, "potoroo") == {("Database", False): 1}
         await assert_counts_match(session)
 
+        # A new currency alone moves the counts too, and a new publisher moves the publisher counts.
+        await session.execute(
+            update(Listing).where(Listing.product_id == first["product_id"]).values(currency="USD", min_price=500)
+        )
+        await assert_counts_match(session)
+        await session.execute(
+            update(Listing).where(Listing.product_id == second["product_id"]).values(namespace="wombats")
+        )
+        await assert_counts_match(session)
+
         # Pull counts change nothing that is counted.
         await session.execute(update(Listing).where(Listing.product_id == second["product_id"]).values(pull_count=9))
         await assert_counts_match(session)
@@ -65,7 +75,7 @@ async def test_counts_follow_inserts_updates_and_deletes(catalog):
         await session.execute(delete(Listing).where(Listing.product_id == second["product_id"]))
         assert await counts(session, "wallabi") == {}
         remaining = await session.scalar(
-            select(func.count()).select_from(TermPublisher).where(TermPublisher.namespace == "marsupials")
+            select(func.count()).select_from(TermPublisher).where(TermPublisher.namespace == "wombats")
         )
         assert remaining == 0
         await assert_counts_match(session)

@@ -156,13 +156,15 @@ class Stage:
     def advance(self, **delta: float) -> datetime:
         return self.clock.advance(timedelta(**delta))
 
-    async def deliver(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> None:
-        """Deliver an event as another service's relay would, stamped with the current clock."""
+    async def deliver(
+        self, event_type: str, data: dict[str, Any], *, subject: str | None = None, occurred_at: datetime | None = None
+    ) -> None:
+        """Deliver an event as another service's relay would, stamped with `occurred_at` or the current clock."""
         version, _model = schema_for(event_type)
         envelope = new_envelope(
             type=event_type,
             version=version,
-            occurred_at=self.clock.now(),
+            occurred_at=occurred_at or self.clock.now(),
             producer=event_type.split(".", 1)[0],
             subject=subject or str(data.get("product_id") or data.get("scan_id") or uuid.uuid4()),
             data=dump_data(event_type, data),
@@ -190,8 +192,18 @@ class Stage:
 
     # Steps of the journey.
 
-    async def submit(self, product: Product, version_id: uuid.UUID, version: str = "1.0", **options: Any) -> None:
-        await self.deliver("catalog.product.submitted", product.submission(version_id, version, **options))
+    async def submit(
+        self,
+        product: Product,
+        version_id: uuid.UUID,
+        version: str = "1.0",
+        *,
+        occurred_at: datetime | None = None,
+        **options: Any,
+    ) -> None:
+        await self.deliver(
+            "catalog.product.submitted", product.submission(version_id, version, **options), occurred_at=occurred_at
+        )
 
     async def scan(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 
@@ -421,6 +422,24 @@ async def test_old_submission_does_not_reopen_withdrawn_case(stage, product):
 
     assert case["state"] == "withdrawn"
     assert case["current_round"] == 1
+
+
+async def test_quick_resubmission_reopens_lagging_withdrawal(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+
+    # The catalog withdrew the version and took the resubmission a minute later, but
+    # moderation handles both events only five minutes after the withdrawal.
+    withdrawn_at = stage.advance(hours=1)
+    resubmitted_at = withdrawn_at + timedelta(minutes=1)
+    stage.advance(minutes=5)
+    await stage.deliver("catalog.product.withdrawn", withdrawal(product, version_id), occurred_at=withdrawn_at)
+    await stage.submit(product, version_id, occurred_at=resubmitted_at)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
+    assert [round_["decision"] for round_ in case["rounds"]] == ["withdrawn", None]
 
 
 async def test_resubmission_after_unapplied_approval_reopens(stage, product):

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import json
+import os
 import shutil
 import threading
 import zipfile
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from services.scanning.vulns.feed_import import import_feed
+from services.scanning.vulns.feed_import import import_feed, read_feed
 from services.scanning.vulns.models import AdvisoryRecord, FeedImport
-from services.scanning.vulns.osv import Feed, discover_feeds
+from services.scanning.vulns.osv import MAX_FEED_FILE_BYTES, Feed, discover_feeds
 from tests.vulns.factories import osv_record, write_feed
 
 
@@ -164,3 +165,42 @@ async def test_import_from_url(session, tmp_path):
     assert report.added == 3
     count = await session.scalar(select(func.count()).select_from(AdvisoryRecord))
     assert count == 3
+
+
+def unblock_fifo_readers(fifo: Path, after: float) -> threading.Timer:
+    """Open `fifo` for writing after `after` seconds, so a reader blocked on it gets end of file."""
+
+    def open_and_close() -> None:
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    timer = threading.Timer(after, open_and_close)
+    timer.start()
+    return timer
+
+
+def test_folder_of_odd_files_skips_them(tmp_path):
+    feed = tmp_path / "PyPI"
+    feed.mkdir()
+    (feed / "PYSEC-1.json").write_text(json.dumps(osv_record("PYSEC-1", "PyPI", "jinja2", [{"introduced": "0"}, {"fixed": "2.10.1"}])))
+    (feed / "folder.json").mkdir()
+    (feed / "dangling.json").symlink_to(tmp_path / "absent.json")
+    (feed / "loop.json").symlink_to(feed / "loop.json")
+    (feed / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
+    (feed / "oversize.json").write_bytes(b" " * (MAX_FEED_FILE_BYTES + 1))
+    os.mkfifo(feed / "pipe.json")
+    timer = unblock_fifo_readers(feed / "pipe.json", after=5)
+
+    try:
+        fingerprint = Feed("PyPI", str(feed)).fingerprint()
+        records, skipped = read_feed(Feed("PyPI", str(feed)))
+    finally:
+        timer.cancel()
+
+    assert fingerprint is not None
+    assert [record.advisory.id for record in records] == ["PYSEC-1"]
+    reasons = {entry["file"]: entry["reason"] for entry in skipped}
+    assert sorted(reasons) == ["dangling.json", "folder.json", "loop.json", "nested.json", "oversize.json", "pipe.json"]
+    assert "not a regular file" in reasons["folder.json"]
+    assert "not a regular file" in reasons["pipe.json"]
+    assert "larger than" in reasons["oversize.json"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -117,7 +118,24 @@ async def test_docs_page_names_local_openapi(gateway):
     assert "fonts.googleapis.com" not in redoc.text
 
 
-@pytest.mark.parametrize("manifest", [None, "not json", '{"swagger_ui_js": "https://cdn.example.com/x.js"}'])
+def manifest_with(swagger_ui_js: str) -> str:
+    return json.dumps({"swagger_ui_js": swagger_ui_js, "swagger_ui_css": "/assets/a.css", "redoc_js": "/assets/a.js"})
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        None,
+        "not json",
+        '{"swagger_ui_js": "https://cdn.example.com/x.js"}',
+        "[" * 100_000 + "]" * 100_000,
+        manifest_with('/assets/x.js"></script><script src="https://cdn.example.com/x.js"></script>'),
+        manifest_with("/assets/x.js'</script><script src=https://cdn.example.com/x.js>"),
+        manifest_with("/assets//cdn.example.com/x.js"),
+        manifest_with("/assets/../../cdn.example.com/x.js"),
+        manifest_with("/assets/x.js\n<script src=https://cdn.example.com/x.js>"),
+    ],
+)
 async def test_docs_without_assets_says_how_to_build(tmp_path, monkeypatch, manifest):
     (tmp_path / "index.html").write_text("<!doctype html>")
     if manifest is not None:

@@ -124,3 +124,19 @@ async def test_missing_build_shows_how_to_build(tmp_path, monkeypatch):
 
     assert response.status_code == 200
     assert "make web-build" in response.text
+
+
+@pytest.mark.parametrize("path", ["/%00", "/search%00.html", "/" + "a" * 300, "/a" * 3000])
+async def test_odd_path_falls_back_to_index(gateway, path):
+    response = await gateway.get(path)
+
+    assert response.status_code == 200
+    assert response.text == INDEX
+
+
+@pytest.mark.parametrize("path", ["/assets/%00.js", "/assets/" + "a" * 300 + ".js"])
+async def test_odd_asset_path_is_404(gateway, path):
+    response = await gateway.get(path)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"

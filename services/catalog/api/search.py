@@ -41,6 +41,10 @@ async def search(
     cursor: str | None = None,
     limit: int | None = Query(default=None, description="Page size, 1 to 200; 20 when left out"),
 ) -> SearchPage:
+    # PostgreSQL text cannot contain NUL, so such a value would fail in the database.
+    for name, value in (("q", q), ("publisher", publisher)):
+        if value is not None and "\x00" in value:
+            raise BadRequest(f"Invalid {name} {value[:80]!r}: remove the NUL character it contains")
     if category is not None and category not in CATEGORIES:
         raise BadRequest(f"Unknown category {category!r}: use one of " + ", ".join(CATEGORIES))
     if currency is not None and not CURRENCY.match(currency):

@@ -74,12 +74,17 @@ def read_feed(feed: Feed) -> tuple[list[ParsedRecord], list[dict[str, str]]]:
     seen: set[str] = set()
 
     for file in feed.files():
+        if file.error is not None:
+            log.warning("osv_record_skipped", feed=feed.name, file=file.name, reason=file.error)
+            skipped.append({"file": file.name, "reason": file.error})
+            continue
         try:
             data = json.loads(file.content)
             advisory = parse_record(data)
-        except (ValueError, MalformedRecord) as error:
-            # json's decoding errors and MalformedRecord are both ValueErrors.
-            reason = str(error)
+        except (ValueError, MalformedRecord, RecursionError) as error:
+            # json's decoding errors and MalformedRecord are both ValueErrors, and json
+            # raises RecursionError on deeply nested arrays.
+            reason = str(error) or type(error).__name__
             log.warning("osv_record_skipped", feed=feed.name, file=file.name, reason=reason)
             skipped.append({"file": file.name, "reason": reason})
             continue
