@@ -188,6 +188,14 @@ class StaffRolesOut(BaseModel):
     roles: list[StaffRoleName]
 
 
+class UserNameOut(BaseModel):
+    """The names of an account that an audit entry or a review case refers to by id, for staff pages."""
+
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+
+
 # Personal access tokens.
 
 

@@ -89,6 +89,7 @@ MATRIX = [
     ("POST", "/invitations/{invitation_token}/accept", None, {"anonymous": 401, "forged": 401, "stranger": 404}),
     ("GET", "/staff", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
     ("GET", "/staff/lookup?login=owner", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
+    ("GET", "/staff/users?id={owner}", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
     ("GET", "/staff/{owner}/roles", None, {"anonymous": 401, "forged": 401, "stranger": 403, "viewer": 403}),
     (
         "POST",

@@ -109,3 +109,39 @@ async def test_invalid_first_admin_stops_start():
 
     assert "WHARF_IDENTITY_BOOTSTRAP_ADMIN_USERNAME, _EMAIL and _PASSWORD" in str(raised.value)
     assert "'admin@example.test'" in str(raised.value)
+
+
+async def test_staff_name_users_by_id(identity):
+    reviewer = await identity.verified_user("rhea")
+    admin = await identity.admin()
+    await identity.client.post(f"/staff/{reviewer['user']['id']}/roles", json={"role": "reviewer"}, headers=bearer(admin))
+    publisher = await identity.verified_user("piet")
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    named = await identity.client.get(
+        "/staff/users", params={"id": [publisher["user"]["id"], unknown]}, headers=bearer(reviewer)
+    )
+
+    assert named.status_code == 200, named.text
+    # The reviewer's token predates the role: the role is read from the database.
+    assert named.json() == [
+        {"user_id": publisher["user"]["id"], "username": "piet", "display_name": publisher["user"]["display_name"]}
+    ]
+
+
+async def test_name_users_needs_current_staff_role(identity):
+    publisher = await identity.verified_user("quin")
+
+    response = await identity.client.get("/staff/users", params={"id": [publisher["user"]["id"]]}, headers=bearer(publisher))
+
+    assert response.status_code == 403
+    assert "staff role" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("ids", [[], ["not-a-uuid"], [f"00000000-0000-4000-8000-{index:012d}" for index in range(201)]])
+async def test_name_users_rejects_invalid_ids(identity, ids):
+    admin = await identity.admin()
+
+    response = await identity.client.get("/staff/users", params={"id": ids}, headers=bearer(admin))
+
+    assert response.status_code == 422

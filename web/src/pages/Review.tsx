@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
 import { problemMessage } from "../api/problem";
-import { hasStaffRole } from "../auth/roles";
+import { hasStaffRole, isStaff } from "../auth/roles";
 import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
@@ -10,6 +10,7 @@ import { LoadMore } from "../components/Paging";
 import { SelectField } from "../components/SelectField";
 import { formatDateTime } from "../lib/datetime";
 import { usePagedList } from "../lib/paging";
+import { useUserNames } from "../lib/userNames";
 import { Decision } from "./review/Decision";
 import { blockingChecklist, vulnerabilityKey, type Finding } from "./review/findings";
 import { ImageReview } from "./review/ImageReview";
@@ -46,9 +47,10 @@ const ASSIGNEE_OPTIONS = [
   ["none", "nobody"],
 ] as const;
 
-function assigneeText(assigneeId: string | null | undefined, myId: string | undefined): string {
+function assigneeText(assigneeId: string | null | undefined, myId: string | undefined, names: Map<string, string>): string {
   if (!assigneeId) return "nobody";
-  return assigneeId === myId ? "you" : "another reviewer";
+  if (assigneeId === myId) return "you";
+  return names.get(assigneeId) ?? "another reviewer";
 }
 
 export function ReviewQueuePage() {
@@ -62,6 +64,7 @@ export function ReviewQueuePage() {
     [query],
   );
   const cases = usePagedList<CaseSummary>(fetchPage, "The queue could not be loaded");
+  const names = useUserNames((cases.items ?? []).map((item) => item.assignee_id), isStaff(me));
 
   const change = (name: keyof QueueFilters) => (event: { target: { value: string } }) =>
     setParams(writeQueueFilters({ ...filters, [name]: event.target.value }), { replace: true });
@@ -143,7 +146,7 @@ export function ReviewQueuePage() {
                   </td>
                   <td>{item.state.replace(/_/g, " ")}</td>
                   <td>{formatDateTime(item.opened_at)}</td>
-                  <td>{assigneeText(item.assignee_id, me?.id)}</td>
+                  <td>{assigneeText(item.assignee_id, me?.id, names)}</td>
                 </tr>
               ))}
             </tbody>
@@ -159,6 +162,7 @@ function Assignment({ reviewCase, reload }: { reviewCase: Case; reload: () => vo
   const { me } = useSession();
   const [error, setError] = useState<string | null>(null);
   const mine = reviewCase.assignee_id === me?.id;
+  const names = useUserNames([reviewCase.assignee_id], isStaff(me));
 
   const assign = async (reviewerId: string | null) => {
     const { error } = await api.PUT("/api/moderation/cases/{case_id}/assignee", {
@@ -173,7 +177,7 @@ function Assignment({ reviewCase, reload }: { reviewCase: Case; reload: () => vo
   return (
     <div className="assignment">
       <p>
-        Assigned to <strong>{assigneeText(reviewCase.assignee_id, me?.id)}</strong>.{" "}
+        Assigned to <strong>{assigneeText(reviewCase.assignee_id, me?.id, names)}</strong>.{" "}
         {!mine && (
           <button type="button" onClick={() => assign(me!.id)}>
             Assign to me

@@ -9,6 +9,7 @@ import { LoadMore } from "../../components/Paging";
 import { formatDateTime } from "../../lib/datetime";
 import { filenameFromDisposition, saveBlob } from "../../lib/download";
 import { usePagedList } from "../../lib/paging";
+import { useUserNames } from "../../lib/userNames";
 import { AdminNav } from "./AdminNav";
 import { filtersToForm, formToFilters, readAuditFilters, writeAuditFilters, type AuditFilters, type AuditForm } from "./auditFilters";
 
@@ -123,6 +124,7 @@ export function AuditLogPage() {
   );
 
   const actions = [...new Set((entries.items ?? []).map((entry) => entry.action))].sort();
+  const names = useUserNames((entries.items ?? []).map((entry) => entry.actor_id), isStaff(me));
 
   return (
     <section>
@@ -184,7 +186,15 @@ export function AuditLogPage() {
                     <code>{entry.action}</code>
                     <div className="muted">by {entry.producer}</div>
                   </td>
-                  <td>{entry.actor_id ? <code className="id">{entry.actor_id}</code> : "—"}</td>
+                  <td>
+                    {!entry.actor_id ? (
+                      "—"
+                    ) : names.has(entry.actor_id) ? (
+                      <span title={entry.actor_id}>{names.get(entry.actor_id)}</span>
+                    ) : (
+                      <code className="id">{entry.actor_id}</code>
+                    )}
+                  </td>
                   <td>
                     {entry.organisation_id ? <code className="id">{entry.organisation_id}</code> : "—"}
                     {entry.product_id && (
