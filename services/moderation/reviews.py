@@ -54,15 +54,17 @@ class RoundImage:
 
 # Opening cases and rounds.
 
-# Case states that a later submission of the version reopens. After a withdrawal, that
-# is the publisher's next submission. After an approval or a rejection, it means the
-# catalog never applied the decision: the publisher withdrew the version while the
-# decision's event was on its way, then submitted it again. The catalog stamps each
-# submission, so a submission is later when its time is after that of the current round.
-# The time of the decision is no measure, because moderation takes it from its own clock
-# when it handles an event, which may be after the catalog took the resubmission. An
-# older submission delivered again changes nothing.
-REOPENED_BY_LATER_SUBMISSION = frozenset({"withdrawn", "approved", "rejected"})
+# A submission later than the current round's opens the next round, whatever the case's
+# state. The catalog accepts a submission only from draft or changes requested, so a
+# later one means the publisher withdrew the version and submitted it again. That holds
+# even when the withdrawal's event is late or arrived before the case existed, and when
+# a decision never reached the catalog because the withdrawal crossed it. The catalog
+# stamps each submission, so its times compare. The time of a decision is no measure,
+# because moderation takes it from its own clock when it handles an event, which may be
+# after the catalog took the resubmission. An older submission delivered again changes
+# nothing.
+# Case states whose current round a later submission ends as withdrawn.
+UNDECIDED_STATES = frozenset({"awaiting_scans", "in_review"})
 
 
 async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted_at: datetime) -> ReviewCase | None:
@@ -101,9 +103,9 @@ async def open_round(session: AsyncSession, data: ProductSubmitted, *, submitted
             raise Conflict(f"Review case of version {data.version_id} was opened concurrently")
         case = await session.get(ReviewCase, case_id)
         log.info("review.case_opened", case_id=str(case.id), version_id=str(data.version_id))
-    elif case.state == "changes_requested" or (
-        case.state in REOPENED_BY_LATER_SUBMISSION and submitted_at > (await current_round(session, case)).submitted_at
-    ):
+    elif case.state == "changes_requested" or submitted_at > (await current_round(session, case)).submitted_at:
+        if case.state in UNDECIDED_STATES:
+            await _end_round_as_withdrawn(session, case, now)
         case.state = "awaiting_scans"
         case.current_round += 1
         case.updated_at = now
@@ -146,7 +148,7 @@ async def withdraw_round(session: AsyncSession, data: ProductWithdrawn) -> Revie
     case = (
         await session.execute(select(ReviewCase).where(ReviewCase.version_id == data.version_id).with_for_update())
     ).scalar_one_or_none()
-    if case is None or case.state not in ("awaiting_scans", "in_review"):
+    if case is None or case.state not in UNDECIDED_STATES:
         log.warning(
             "review.withdrawal_ignored",
             version_id=str(data.version_id),
@@ -154,16 +156,20 @@ async def withdraw_round(session: AsyncSession, data: ProductWithdrawn) -> Revie
         )
         return None
 
+    await _end_round_as_withdrawn(session, case, now)
     case.state = "withdrawn"
     case.decided_at = now
+    await session.flush()
+    log.info("review.withdrawn", case_id=str(case.id), round=case.current_round)
+    return case
+
+
+async def _end_round_as_withdrawn(session: AsyncSession, case: ReviewCase, now: datetime) -> None:
     case.updated_at = now
     review_round = await current_round(session, case)
     review_round.decision = "withdrawn"
     review_round.decided_at = now
     review_round.reason = "Withdrawn by the publisher"
-    await session.flush()
-    log.info("review.withdrawn", case_id=str(case.id), round=case.current_round)
-    return case
 
 
 # Scans.

@@ -460,3 +460,38 @@ async def test_resubmission_after_unapplied_approval_reopens(stage, product):
     assert case["state"] == "awaiting_scans"
     assert case["current_round"] == 2
     assert [round_["decision"] for round_ in case["rounds"]] == ["approved", None]
+
+
+async def test_later_submission_ends_open_round(stage, product):
+    version_id = uuid.uuid4()
+    await stage.submit(product, version_id)
+    await stage.scan(product, version_id, 0, digest("superseded-round"))
+    assert (await stage.case_of(product))["state"] == "in_review"
+
+    # The withdrawal's event has not arrived, but the catalog only takes a new submission
+    # of a version after it was withdrawn.
+    stage.advance(hours=1)
+    await stage.submit(product, version_id)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
+    assert [round_["decision"] for round_ in case["rounds"]] == ["withdrawn", None]
+
+
+async def test_withdrawal_before_its_submission_does_not_block(stage, product):
+    version_id = uuid.uuid4()
+    submitted_at = stage.clock.now()
+
+    # The withdrawal overtakes the submission it withdraws, which a retry delayed.
+    stage.advance(minutes=1)
+    await stage.deliver("catalog.product.withdrawn", withdrawal(product, version_id))
+    await stage.submit(product, version_id, occurred_at=submitted_at)
+    assert (await stage.case_of(product))["current_round"] == 1
+
+    stage.advance(hours=1)
+    await stage.submit(product, version_id)
+    case = await stage.case_of(product)
+
+    assert case["state"] == "awaiting_scans"
+    assert case["current_round"] == 2
