@@ -177,7 +177,7 @@ export function SearchPage() {
         </label>
       </div>
       {page && isPriceSort(params.get("sort")) && !params.get("currency") && (page.facets.currency ?? []).length > 1 && (
-        <p className="muted" role="note">
+        <p className="muted search-note" role="note">
           Prices are sorted within each currency. Choose a currency to compare every result.
         </p>
       )}

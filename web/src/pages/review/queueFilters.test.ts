@@ -25,6 +25,10 @@ describe("readQueueFilters", () => {
     });
   });
 
+  it("reads the withdrawn state", () => {
+    expect(readQueueFilters(new URLSearchParams("state=withdrawn")).state).toBe("withdrawn");
+  });
+
   it("ignores values outside the choices", () => {
     const params = new URLSearchParams("state=closed&type=vm&critical=maybe&min_age_hours=-3&assignee=someone");
 

@@ -2,7 +2,7 @@ import type { Schemas } from "../../api/client";
 
 export type CaseState = Schemas["moderation.CaseSummary"]["state"];
 
-export const CASE_STATES: CaseState[] = ["awaiting_scans", "in_review", "changes_requested", "approved", "rejected"];
+export const CASE_STATES: CaseState[] = ["awaiting_scans", "in_review", "changes_requested", "approved", "rejected", "withdrawn"];
 
 /** The reviewer's queue filters, as kept in the page URL. */
 export interface QueueFilters {
