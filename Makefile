@@ -26,6 +26,9 @@ run: $(STAMP) web-build-if-missing
 	@if [ -z "$${WHARF_SCANNING_OSV_FEED_DIR:-}$${WHARF_SCANNING_OSV_FEED_URL:-}" ] && [ -d "$(OSV_FEED_DIR)" ]; then \
 	  export WHARF_SCANNING_OSV_FEED_DIR="$(abspath $(OSV_FEED_DIR))"; \
 	  echo "OSV feeds: $$WHARF_SCANNING_OSV_FEED_DIR (imported at start when new or changed)"; \
+	elif [ -z "$${WHARF_SCANNING_OSV_FEED_DIR:-}$${WHARF_SCANNING_OSV_FEED_URL:-}" ]; then \
+	  echo "No OSV feeds at $(abspath $(OSV_FEED_DIR)): scans will report no vulnerabilities." \
+	    "Set OSV_FEED_DIR=<folder> or WHARF_SCANNING_OSV_FEED_DIR."; \
 	fi; \
 	echo "$(PY) -m wharf run"; \
 	exec $(PY) -m wharf run

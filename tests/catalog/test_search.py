@@ -361,7 +361,13 @@ async def test_currency_filter_keeps_other_counts(seeded):
     assert facet(page, "pricing") == {"free": 1, "paid": 1}
 
 
-@pytest.mark.parametrize("currency", ["eur", "EURO", "EUR\n", "€"])
+async def test_currency_in_lower_case_accepted(seeded):
+    page = await search(seeded, currency="usd")
+
+    assert page["total"] == 2
+
+
+@pytest.mark.parametrize("currency", ["EURO", "EUR\n", "€", "eu", "ｅｕｒ"])
 async def test_invalid_currency_rejected(seeded, currency):
     response = await seeded.client.get("/search", params={"currency": currency})
 

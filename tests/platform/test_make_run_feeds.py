@@ -12,7 +12,8 @@ FEED_VARIABLES = ("WHARF_SCANNING_OSV_FEED_DIR", "WHARF_SCANNING_OSV_FEED_URL")
 FAKE_PYTHON = '#!/bin/sh\necho "feed_dir=${WHARF_SCANNING_OSV_FEED_DIR:-unset}"\n'
 
 
-def feed_dir_of_make_run(tmp_path: Path, environment: dict[str, str], *arguments: str) -> str:
+def make_run(tmp_path: Path, environment: dict[str, str], *arguments: str) -> list[str]:
+    """Run `make run` with a stand-in Python and return the lines it printed."""
     python = tmp_path / "python"
     python.write_text(FAKE_PYTHON)
     python.chmod(0o755)
@@ -23,7 +24,11 @@ def feed_dir_of_make_run(tmp_path: Path, environment: dict[str, str], *arguments
     result = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return result.stdout.strip().splitlines()
+
+
+def feed_dir_of_make_run(tmp_path: Path, environment: dict[str, str], *arguments: str) -> str:
+    return make_run(tmp_path, environment, *arguments)[-1]
 
 
 def test_existing_default_folder_used(tmp_path):
@@ -37,6 +42,14 @@ def test_missing_default_folder_unset(tmp_path):
     absent = tmp_path / "absent"
 
     assert feed_dir_of_make_run(tmp_path, {}, f"OSV_FEED_DIR={absent}") == "feed_dir=unset"
+
+
+def test_missing_default_folder_reported(tmp_path):
+    absent = tmp_path / "absent"
+
+    printed = make_run(tmp_path, {}, f"OSV_FEED_DIR={absent}")
+
+    assert any(line.startswith(f"No OSV feeds at {absent}: scans will report no vulnerabilities") for line in printed)
 
 
 def test_environment_folder_kept(tmp_path):

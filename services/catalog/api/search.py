@@ -47,6 +47,9 @@ async def search(
             raise BadRequest(f"Invalid {name} {value[:80]!r}: remove the NUL character it contains")
     if category is not None and category not in CATEGORIES:
         raise BadRequest(f"Unknown category {category!r}: use one of " + ", ".join(CATEGORIES))
+    if currency is not None and CURRENCY.match(currency.upper()) and currency.isascii():
+        # ISO 4217 codes are capitals, but "eur" can only mean EUR.
+        currency = currency.upper()
     if currency is not None and not CURRENCY.match(currency):
         raise BadRequest(f"Invalid currency {currency!r}: use an ISO 4217 code of three capital letters, such as EUR")
     query = SearchQuery(
