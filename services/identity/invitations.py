@@ -94,6 +94,19 @@ def invitation_not_found() -> NotFound:
     return NotFound("Invitation not found: it may have expired, been revoked or been sent to another address")
 
 
+def is_addressed_to(invitation: Invitation, user: User) -> bool:
+    """Return whether `user` is the invitation's addressee: its address is the user's verified email."""
+    # Both addresses are stored normalised to lowercase, so an exact comparison is
+    # case-insensitive.
+    return user.email_verified_at is not None and user.email == invitation.email
+
+
+async def is_addressed_to_principal(session: AsyncSession, invitation: Invitation, principal: Principal) -> bool:
+    """Return whether the principal's account may accept the invitation, as `accept` decides it."""
+    user = await session.get(User, principal.user_id)
+    return user is not None and is_addressed_to(invitation, user)
+
+
 async def preview(session: AsyncSession, secret: str) -> tuple[Invitation, Organisation, str]:
     """Look up a pending invitation by its secret without accepting it.
 
@@ -128,7 +141,7 @@ async def accept(session: AsyncSession, principal: Principal, secret: str) -> tu
     if invitation is None or user is None or status_of(invitation, now) != "pending":
         raise not_found
     # The link alone is not enough: it must reach the account of the invited address.
-    if user.email != invitation.email or user.email_verified_at is None:
+    if not is_addressed_to(invitation, user):
         raise not_found
 
     organisation = await session.get(Organisation, invitation.organisation_id)

@@ -167,6 +167,12 @@ class InvitationPreview(BaseModel):
     role: OrgRoleName
     invited_by: str = Field(description="The inviter's display name, or username when that is blank")
     expires_at: datetime
+    addressed_to_you: bool | None = Field(
+        description=(
+            "Whether the invitation was sent to the signed-in account's verified email address, "
+            "so that account can accept it; null when the request carries no access token"
+        )
+    )
 
 
 class InvitationAccepted(BaseModel):

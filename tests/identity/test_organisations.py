@@ -343,6 +343,7 @@ async def test_invitation_preview_without_sign_in(identity):
         "role": "editor",
         "invited_by": "Kurt",
         "expires_at": invitation["expires_at"],
+        "addressed_to_you": None,
     }
     assert response.headers["cache-control"] == "no-store"
 
@@ -351,7 +352,8 @@ async def test_invitation_preview_for_signed_in_invitee(identity):
     owner = await identity.verified_user("mark")
     invitee = await identity.verified_user("nina")
     org = await create_org(identity, owner, namespace="markco")
-    _, token = await invite(identity, owner, org, "nina@example.com", "viewer")
+    # Addresses compare case-insensitively, as on accepting.
+    _, token = await invite(identity, owner, org, "Nina@EXAMPLE.com", "viewer")
 
     response = await identity.client.get(f"/invitations/{token}", headers=bearer(invitee))
     me = await identity.client.get("/users/me", headers=bearer(invitee))
@@ -359,8 +361,71 @@ async def test_invitation_preview_for_signed_in_invitee(identity):
     assert response.status_code == 200, response.text
     assert response.json()["role"] == "viewer"
     assert response.json()["organisation_name"] == "Markco"
+    assert response.json()["addressed_to_you"] is True
+    assert "nina@example.com" not in response.text.lower()
     # The preview does not accept, so the invitee is still no member.
     assert me.json()["organisations"] == []
+
+
+async def test_invitation_preview_for_another_account(identity):
+    owner = await identity.verified_user("moss")
+    other = await identity.verified_user("noor")
+    org = await create_org(identity, owner, namespace="mossco")
+    _, token = await invite(identity, owner, org, "invitee@example.com", "viewer")
+
+    responses = {
+        "owner": await identity.client.get(f"/invitations/{token}", headers=bearer(owner)),
+        "other": await identity.client.get(f"/invitations/{token}", headers=bearer(other)),
+        "anonymous": await identity.client.get(f"/invitations/{token}"),
+    }
+
+    for case, response in responses.items():
+        assert response.status_code == 200, (case, response.text)
+        assert "invitee" not in response.text, case
+    assert responses["owner"].json()["addressed_to_you"] is False
+    assert responses["other"].json()["addressed_to_you"] is False
+    assert responses["anonymous"].json()["addressed_to_you"] is None
+    # The preview matches accepting: the other account cannot join with this link.
+    accepted = await identity.client.post(f"/invitations/{token}/accept", headers=bearer(other))
+    assert accepted.status_code == 404
+
+
+async def test_invitation_preview_pending_email_not_addressee(identity):
+    owner = await identity.verified_user("otto")
+    changer = await identity.verified_user("pia")
+    org = await create_org(identity, owner, namespace="ottoco")
+    _, token = await invite(identity, owner, org, "pia.new@example.com", "viewer")
+    changed = await identity.client.patch(
+        "/users/me",
+        json={"email": "pia.new@example.com", "current_password": changer["password"]},
+        headers=bearer(changer),
+    )
+    assert changed.status_code == 200, changed.text
+
+    # Until the new address is verified, the account is not the addressee.
+    before = await identity.client.get(f"/invitations/{token}", headers=bearer(changer))
+    link = await identity.last_link_token("identity.user.verification_requested", "pia.new@example.com")
+    verified = await identity.client.post("/email/verify", json={"token": link})
+    after = await identity.client.get(f"/invitations/{token}", headers=bearer(changer))
+
+    assert before.json()["addressed_to_you"] is False
+    assert verified.status_code == 200, verified.text
+    assert after.json()["addressed_to_you"] is True
+
+
+async def test_invitation_preview_invalid_access_token(identity):
+    owner = await identity.verified_user("rosa")
+    org = await create_org(identity, owner, namespace="rosaco")
+    _, token = await invite(identity, owner, org, "sven@example.com", "viewer")
+
+    malformed = await identity.client.get(f"/invitations/{token}", headers={"Authorization": "Bearer not-a-token"})
+    wrong_scheme = await identity.client.get(f"/invitations/{token}", headers={"Authorization": "Basic cm9zYQ=="})
+
+    assert malformed.status_code == 401
+    assert wrong_scheme.status_code == 401
+    for response in (malformed, wrong_scheme):
+        for secret in ("rosaco", "Rosa", "sven@"):
+            assert secret not in response.text, secret
 
 
 async def test_invitation_preview_blank_display_name(identity):
@@ -389,6 +454,8 @@ async def test_invitation_preview_not_found_cases(identity):
 
     responses = {
         "unknown": await identity.client.get("/invitations/wharf_inv_no-such-token"),
+        "unknown, signed in": await identity.client.get("/invitations/wharf_inv_no-such-token", headers=bearer(member)),
+        "used, signed in as its user": await identity.client.get(f"/invitations/{used_token}", headers=bearer(member)),
         "revoked": await identity.client.get(f"/invitations/{revoked_token}"),
         "used": await identity.client.get(f"/invitations/{used_token}"),
     }

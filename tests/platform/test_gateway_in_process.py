@@ -129,6 +129,7 @@ async def test_invitation_preview_needs_no_sign_in(identity):
         )
         token = token_of((await driver.events("identity.invitation.created"))[-1]["link"])
         preview = await client.get(f"/api/identity/invitations/{token}")
+        signed_in = await client.get(f"/api/identity/invitations/{token}", headers=bearer(admin))
         unknown = await client.get("/api/identity/invitations/wharf_inv_unknown")
 
     assert org.status_code == 201, org.text
@@ -136,5 +137,9 @@ async def test_invitation_preview_needs_no_sign_in(identity):
     assert preview.status_code == 200, preview.text
     assert preview.json()["organisation_name"] == "Gate Co"
     assert preview.headers["cache-control"] == "no-store"
+    assert preview.json()["addressed_to_you"] is None
+    # The gateway passes the Authorization header on, so identity checks the caller's token.
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["addressed_to_you"] is False
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"

@@ -22,7 +22,7 @@ from services.identity.schemas import (
     OrganisationOut,
     OrganisationUpdate,
 )
-from shared.auth import CurrentPrincipal, OrgRole
+from shared.auth import CurrentPrincipal, OptionalPrincipal, OrgRole
 from shared.db import SessionDep
 from shared.errors import problem_responses
 from shared.idempotency import idempotent
@@ -283,17 +283,28 @@ async def open_invitation_link(token: str = Path(min_length=1, max_length=2000))
     "/invitations/{token}",
     operation_id="identity_preview_invitation",
     summary="Show a pending invitation's organisation, role, inviter and expiry without accepting it",
-    responses=problem_responses(404),
+    responses=problem_responses(401, 404),
 )
 async def preview_invitation(
-    response: Response, session: SessionDep, token: str = Path(min_length=1, max_length=2000)
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    token: str = Path(min_length=1, max_length=2000),
 ) -> InvitationPreview:
     # No sign-in needed: the token is a 256-bit secret sent only to the invited address,
     # and a person without an account should see who invites them before signing up.
     # The response contains what the invitation email says plus the inviter's name, never
     # the organisation id or the invited address. Accepting still needs the signed-in
     # account of the invited address, so a forwarded link shows this and nothing more.
+    # A signed-in caller also learns whether the invitation is addressed to their account
+    # (a yes or no, never the address), so the page offers Accept only to the addressee.
+    # An invalid or expired access token is a 401, as on every other route that takes an
+    # optional principal: the caller asked as an account, and an anonymous answer would
+    # tell a signed-in user to sign in instead of refreshing the token.
     invitation, organisation, inviter = await invitations.preview(session, token)
+    addressed_to_you = None
+    if principal is not None:
+        addressed_to_you = await invitations.is_addressed_to_principal(session, invitation, principal)
     # The response is keyed by a secret, so no shared cache may keep it.
     response.headers["Cache-Control"] = "no-store"
     return InvitationPreview(
@@ -302,6 +313,7 @@ async def preview_invitation(
         role=invitation.role,
         invited_by=inviter,
         expires_at=invitation.expires_at,
+        addressed_to_you=addressed_to_you,
     )
 
 

@@ -3678,6 +3678,11 @@ export interface components {
          */
         "identity.InvitationPreview": {
             /**
+             * Addressed To You
+             * @description Whether the invitation was sent to the signed-in account's verified email address, so that account can accept it; null when the request carries no access token
+             */
+            addressed_to_you: boolean | null;
+            /**
              * Expires At
              * Format: date-time
              */
@@ -10926,6 +10931,21 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["identity.InvitationPreview"];
+                };
+            };
+            /** @description Problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail?: string;
+                        instance?: string;
+                        status?: number;
+                        title?: string;
+                        type?: string;
+                    };
                 };
             };
             /** @description Problem */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, type Schemas } from "../../api/client";
 import { problemMessage } from "../../api/problem";
 import { useSession } from "../../auth/session";
@@ -32,16 +32,22 @@ export function InvitationSummary({ preview }: { preview: Preview }) {
 /** Render the page an invitation email links to, where the invited user accepts and joins the organisation. */
 export function InvitationPage() {
   const { token = "" } = useParams();
-  const { me, restoring, refresh } = useSession();
+  const { me, restoring, refresh, logout } = useSession();
+  const navigate = useNavigate();
   const [accepted, setAccepted] = useState<Accepted | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
   const here = `/invitations/${encodeURIComponent(token)}`;
+  const signIn = `/login?next=${encodeURIComponent(here)}`;
+  const userId = me?.id;
 
   // The preview needs no sign-in (the token is the secret), so it loads for everyone.
+  // With an access token it also states whether the invitation is for this account, so
+  // it waits for the sign-in to be restored and loads again when the account changes.
   useEffect(() => {
+    if (restoring) return;
     let current = true;
     setPreview(null);
     setPreviewError(null);
@@ -53,7 +59,7 @@ export function InvitationPage() {
     return () => {
       current = false;
     };
-  }, [token]);
+  }, [token, restoring, userId]);
 
   const accept = async () => {
     setBusy(true);
@@ -69,6 +75,11 @@ export function InvitationPage() {
     setBusy(false);
   };
 
+  const switchAccount = async () => {
+    await logout();
+    navigate(signIn);
+  };
+
   if (restoring) return <p role="status">Restoring your sign-in…</p>;
 
   if (!accepted && previewError) {
@@ -79,7 +90,9 @@ export function InvitationPage() {
       </section>
     );
   }
-  if (!accepted && !preview) return <Loading what="the invitation" />;
+  // A signed-in account waits for the preview loaded with its access token, because an
+  // anonymous preview does not say whose invitation it is.
+  if (!accepted && (!preview || (me && preview.addressed_to_you === null))) return <Loading what="the invitation" />;
 
   return (
     <section className="narrow">
@@ -89,13 +102,27 @@ export function InvitationPage() {
         <>
           <p>The invitation is for the email address it was sent to. Sign in with the account of that address to join.</p>
           <p>
-            <Link to={`/login?next=${encodeURIComponent(here)}`}>Sign in</Link> or{" "}
+            <Link to={signIn}>Sign in</Link> or{" "}
             <Link to="/signup">create an account</Link> with that address, verify it,
             and open the link from the email again.
           </p>
         </>
       )}
-      {me && !accepted && (
+      {me && !accepted && preview?.addressed_to_you === false && (
+        <>
+          <p>
+            This invitation was sent to a different email address from the verified address of{" "}
+            <strong>{me.username}</strong>, the account you are signed in as, so this account cannot accept it.
+          </p>
+          <p>
+            Sign in with the account of the invited address to join, or create one with that address and verify it.{" "}
+            <button type="button" className="link-button" onClick={switchAccount}>
+              Sign out and sign in with another account
+            </button>
+          </p>
+        </>
+      )}
+      {me && !accepted && preview?.addressed_to_you === true && (
         <>
           <p>
             Signed in as <strong>{me.username}</strong>. Accepting adds this account to{" "}
