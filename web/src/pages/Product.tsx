@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
-import { mediaSource } from "../api/media";
 import { formatPrice, problemMessage } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Loading } from "../components/Field";
+import { MediaImage } from "../components/MediaImage";
 import { ProductNotices } from "../components/ProductNotices";
 
 type Listing = Schemas["catalog.ListingOut"];
@@ -166,7 +166,7 @@ export function ProductPage() {
         </div>
       )}
       <header className="product-header">
-        {listing.logo_url && <img src={mediaSource(listing.logo_url)} alt={`${listing.name} logo`} width={96} height={96} />}
+        {listing.logo_url && <MediaImage url={listing.logo_url} alt={`${listing.name} logo`} width={96} height={96} />}
         <div>
           <h1>{listing.name}</h1>
           <p className="muted">
@@ -201,7 +201,7 @@ export function ProductPage() {
           {/* Focusable, so that keyboard users can scroll a row wider than the screen with the arrow keys. */}
           <div className="screenshots" role="group" aria-labelledby="screenshots-heading" tabIndex={0}>
             {listing.screenshot_urls.map((url, index) => (
-              <img key={url} src={mediaSource(url)} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
+              <MediaImage key={url} url={url} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
             ))}
           </div>
         </section>

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
-import { mediaSource, uploadImage } from "../api/media";
+import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
+import { MediaImage } from "../components/MediaImage";
 import { ManifestEditor } from "./ManifestEditor";
 import { PublisherNav } from "./publisher/common";
 
@@ -173,7 +174,7 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
         hint={`PNG or JPEG, square, at least ${MIN_LOGO_SIDE}x${MIN_LOGO_SIDE} pixels.${form.logo_media_id ? " A logo is set." : ""}`}
       />
       {uploading && <p role="status">Uploading the logo…</p>}
-      {profile?.logo_url && <img src={mediaSource(profile.logo_url)} alt="Current logo" width={96} height={96} />}
+      {profile?.logo_url && <MediaImage url={profile.logo_url} alt="Current logo" width={96} height={96} />}
       <button type="submit">Save profile</button>
     </form>
   );
