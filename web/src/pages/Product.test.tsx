@@ -1,4 +1,4 @@
-import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -73,7 +73,8 @@ function serve(acceptances: object[] = []): Served {
   fetchMock.mockImplementation(async (input: Request | URL | string, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
     const path = new URL(request.url).pathname;
-    if (request.method !== "GET") served.writes.push(`${request.method} ${path}`);
+    // Sign-in requests are not the page's own writes.
+    if (request.method !== "GET" && !path.startsWith("/api/identity/")) served.writes.push(`${request.method} ${path}`);
     if (path === "/api/identity/sessions/refresh") return json({ access_token: ACCESS_TOKEN, refresh_token: "refresh-2", expires_in: 900 });
     if (path === "/api/identity/users/me") return json({ id: "u1", username: "ada", email: "ada@example.com", staff_roles: [], memberships: [] });
     if (path === "/api/catalog/store/acme/harbour-log") return json(listing());
@@ -130,5 +131,48 @@ describe("Product page media", () => {
     await waitFor(() => expect(screen.getByRole("img", { name: "Harbour Log logo" }).getAttribute("src")).toMatch(/^blob:/));
     await waitFor(() => expect(screen.getByRole("img", { name: "Screenshot 1 of Harbour Log" }).getAttribute("src")).toMatch(/^blob:/));
     expect(served.imageTokens).toEqual([`Bearer ${ACCESS_TOKEN}`, `Bearer ${ACCESS_TOKEN}`]);
+  });
+});
+
+function acceptance(licenceVersion: string) {
+  return { acceptance_id: "a0", product_id: PRODUCT, tier_id: "t1", licence_url: "https://example.com/licence", licence_version: licenceVersion, accepted_at: "2025-01-01T00:00:00Z" };
+}
+
+describe("Free tier with a licence", () => {
+  it("confirms the accepted licence", async () => {
+    const served = serve();
+    renderPage();
+    const tier = await screen.findByRole("listitem", { name: "Tier Community" });
+
+    fireEvent.click(await within(tier).findByRole("checkbox"));
+    fireEvent.click(within(tier).getByRole("button", { name: "Get it" }));
+
+    const status = await within(tier).findByRole("status");
+    expect(status.textContent).toMatch(/Licence accepted: you can pull this tier now/);
+    expect(within(tier).getByTestId("pull-command").textContent).toBe(PULL);
+    expect(served.writes).toEqual([`POST /api/licensing/products/${PRODUCT}/licence-acceptances`]);
+    expect(within(tier).queryByRole("button", { name: "Get it" })).toBeNull();
+    expect(within(tier).queryByRole("checkbox")).toBeNull();
+  });
+
+  it("shows an earlier acceptance as accepted", async () => {
+    serve([acceptance("2")]);
+    renderPage();
+    const tier = await screen.findByRole("listitem", { name: "Tier Community" });
+
+    expect(await within(tier).findByText("Licence version 2 accepted")).toBeTruthy();
+    expect(within(tier).getByTestId("pull-command").textContent).toBe(PULL);
+    expect(within(tier).queryByRole("button", { name: "Get it" })).toBeNull();
+  });
+
+  it("asks again after a new licence version", async () => {
+    serve([acceptance("1")]);
+    renderPage();
+    const tier = await screen.findByRole("listitem", { name: "Tier Community" });
+
+    expect(await within(tier).findByRole("button", { name: "Get it" })).toBeTruthy();
+    await waitFor(() => expect(fetchMock.mock.calls.some(([input]) => input instanceof Request && new URL(input.url).pathname === "/api/licensing/licence-acceptances")).toBe(true));
+    expect(within(tier).queryByText(/accepted/)).toBeNull();
+    expect(within(tier).getByRole("button", { name: "Get it" })).toBeTruthy();
   });
 });
