@@ -112,3 +112,25 @@ describe("MediaImage", () => {
     expect(fetchMock.mock.calls.filter(([input]) => !(input instanceof Request) || new URL(input.url).hostname !== "localhost")).toEqual([]);
   });
 });
+
+describe("MediaImage while restoring", () => {
+  it("waits for the sign-in", async () => {
+    sessionStorage.setItem("wharf.refresh_token", "refresh-1");
+    let finishRefresh: (response: Response) => void = () => {};
+    fetchMock.mockImplementation(async (input: Request | URL | string, init?: RequestInit) => {
+      const request = input instanceof Request ? input : new Request(input, init);
+      const path = new URL(request.url).pathname;
+      if (path === "/api/identity/sessions/refresh") return new Promise<Response>((resolve) => (finishRefresh = resolve));
+      if (path === "/api/identity/users/me") return json({ id: "u1", username: "ada", email: "ada@example.com", staff_roles: [], memberships: [] });
+      return new Response(new Uint8Array([137, 80, 78, 71]), { status: 200, headers: { "Content-Type": "image/png" } });
+    });
+    renderImage();
+
+    await waitFor(() => expect(fetchMock).toHaveBeenCalled());
+    expect(screen.queryByRole("img", { name: "Current logo" })).toBeNull();
+
+    finishRefresh(json({ access_token: ACCESS_TOKEN, refresh_token: "refresh-2", expires_in: 900 }));
+
+    await waitFor(() => expect(screen.getByRole("img", { name: "Current logo" }).getAttribute("src")).toBe("blob:http://localhost/1"));
+  });
+});

@@ -11,7 +11,7 @@ import { useSession } from "../auth/session";
  * origins, get the plain address.
  */
 export function useMediaSource(url: string): string | undefined {
-  const { me } = useSession();
+  const { me, restoring } = useSession();
   const address = mediaSource(url);
   const sameOrigin = address.startsWith("/") && !address.startsWith("//");
   const withToken = !!me && sameOrigin;
@@ -39,6 +39,8 @@ export function useMediaSource(url: string): string | undefined {
     };
   }, [address, withToken]);
 
+  // Until the sign-in is restored, the plain address could fail for an unpublished image.
+  if (restoring && sameOrigin) return undefined;
   if (!withToken) return address;
   return blobSource?.address === address ? blobSource.src : undefined;
 }
