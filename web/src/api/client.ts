@@ -24,3 +24,16 @@ const bearer: Middleware = {
 };
 
 api.use(bearer);
+
+/**
+ * Fetch a same-origin path outside the typed client, e.g. an image, with the bearer token
+ * when the user is signed in. Other origins get no token, so it never leaves this store.
+ */
+export function fetchWithToken(path: string, init: RequestInit = {}): Promise<Response> {
+  if (!path.startsWith("/") || path.startsWith("//")) {
+    throw new Error(`fetchWithToken takes a same-origin path, not ${path}`);
+  }
+  const headers = new Headers(init.headers);
+  if (accessToken && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${accessToken}`);
+  return fetch(new URL(path, window.location.origin), { ...init, headers });
+}

@@ -16,9 +16,8 @@ export async function uploadImage(organisationId: string, file: File) {
  * Return the address of a catalog image for an `<img>`. The catalog names images by a path
  * relative to its own root (`media/<id>`), which the gateway serves under `/api/catalog/`.
  */
-// NOTE: an `<img>` request carries no bearer token, and the catalog serves the images of an
-// unpublished listing only to its organisation, so the publisher's previews before the
-// first publication (profile logo, product page) show no image.
+// An `<img>` request carries no bearer token, so images of unpublished listings need
+// `MediaImage`, which fetches them with the session's token.
 export function mediaSource(url: string): string {
   return /^(https?:)?\//.test(url) ? url : `/api/catalog/${url}`;
 }

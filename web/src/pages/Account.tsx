@@ -4,13 +4,15 @@ import { api, type Schemas } from "../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Field, Loading } from "../components/Field";
+import { LocalMailboxLink, mailboxReadable } from "../components/LocalMailbox";
 import { AccountNav } from "./account/AccountNav";
 
 export function SignUpPage() {
   const [form, setForm] = useState({ username: "", email: "", display_name: "", password: "" });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [banner, setBanner] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
+  // The address the verification link went to, and whether its local mailbox is readable.
+  const [sent, setSent] = useState<{ email: string; mailbox: boolean } | null>(null);
   const set = (name: keyof typeof form) => (event: { target: { value: string } }) =>
     setForm({ ...form, [name]: event.target.value });
 
@@ -18,20 +20,21 @@ export function SignUpPage() {
     event.preventDefault();
     const { data, error } = await api.POST("/api/identity/users", { body: form });
     if (data) {
-      setDone(true);
+      setSent({ email: data.email, mailbox: await mailboxReadable(data.email) });
       return;
     }
     setErrors(fieldErrors(error as Problem));
     setBanner(problemMessage(error, "Sign-up failed"));
   };
 
-  if (done) {
+  if (sent) {
     return (
       <section>
         <h1>Check your email</h1>
         <p role="status">
-          We sent a verification link to {form.email}. Open it, then <Link to="/login">sign in</Link>.
+          We sent a verification link to {sent.email}. Open it, then <Link to="/login">sign in</Link>.
         </p>
+        {sent.mailbox && <LocalMailboxLink email={sent.email} />}
       </section>
     );
   }

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
-import { mediaSource } from "../api/media";
 import { formatPrice, problemMessage } from "../api/problem";
 import { useSession } from "../auth/session";
 import { ErrorBanner, Loading } from "../components/Field";
+import { MediaImage } from "../components/MediaImage";
 import { ProductNotices } from "../components/ProductNotices";
 
 type Listing = Schemas["catalog.ListingOut"];
@@ -32,13 +32,67 @@ function PullCommand({ command }: { command: string }) {
   );
 }
 
-function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; onChanged: () => void }) {
+/**
+ * Load whether the signed-in user has accepted the listing's current licence version.
+ * Licensing counts one acceptance of that version for the whole product, whichever tier
+ * it was given for. Returns null while loading and false when signed out.
+ */
+function useLicenceAccepted(listing: Listing | null): [boolean | null, () => void] {
+  const { me } = useSession();
+  const [accepted, setAccepted] = useState<boolean | null>(null);
+  const productId = listing?.id;
+  const version = listing?.licence_version;
+
+  useEffect(() => {
+    setAccepted(null);
+    if (!me || !productId || !version) {
+      setAccepted(false);
+      return;
+    }
+    let current = true;
+    (async () => {
+      let cursor: string | null = null;
+      do {
+        const { data }: { data?: Schemas["licensing.Page_LicenceAcceptanceRead_"] } = await api.GET("/api/licensing/licence-acceptances", {
+          params: { query: { limit: 200, cursor } },
+        });
+        if (!data) break;
+        if (data.items.some((item) => item.product_id === productId && item.licence_version === version)) {
+          if (current) setAccepted(true);
+          return;
+        }
+        cursor = data.next_cursor ?? null;
+      } while (cursor);
+      if (current) setAccepted(false);
+    })();
+    return () => {
+      current = false;
+    };
+  }, [me?.id, productId, version]);
+
+  return [accepted, () => setAccepted(true)];
+}
+
+interface TierCardProps {
+  listing: Listing;
+  tier: Tier;
+  // Whether the user had accepted the current licence version before this visit.
+  licenceAccepted: boolean;
+  onChanged: () => void;
+  onLicenceAccepted: () => void;
+}
+
+function TierCard({ listing, tier, licenceAccepted, onChanged, onLicenceAccepted }: TierCardProps) {
   const { me } = useSession();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [accepted, setAccepted] = useState(false);
+  // Set once "Get it" has recorded the acceptance on this visit.
+  const [acceptedNow, setAcceptedNow] = useState(false);
   const free = tier.price_amount === 0;
   const needsLicence = listing.licence_required && !!listing.licence_version;
+  // For a free tier the acceptance is all that "Get it" records, so an accepted licence leaves nothing to do.
+  const freeAndAccepted = free && needsLicence && (licenceAccepted || acceptedNow);
 
   const acceptLicence = async () => {
     const { error } = await api.POST("/api/licensing/products/{product_id}/licence-acceptances", {
@@ -54,6 +108,10 @@ function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; 
     try {
       if (needsLicence) await acceptLicence();
       if (free) {
+        if (needsLicence) {
+          setAcceptedNow(true);
+          onLicenceAccepted();
+        }
         onChanged();
         return;
       }
@@ -85,9 +143,15 @@ function TierCard({ listing, tier, onChanged }: { listing: Listing; tier: Tier; 
       </p>
       <p>{tier.description}</p>
       {tier.owned && <p className="badge badge-owned">You own this tier</p>}
+      {freeAndAccepted && !acceptedNow && <p className="badge badge-owned">Licence version {listing.licence_version} accepted</p>}
+      {acceptedNow && (
+        <p className="banner banner-success" role="status">
+          Licence accepted: you can pull this tier now with the command below.
+        </p>
+      )}
       {tier.pull_command && <PullCommand command={tier.pull_command} />}
       <ErrorBanner message={error} />
-      {!tier.owned && me && listing.status !== "revoked" && (
+      {!tier.owned && !freeAndAccepted && me && listing.status !== "revoked" && (
         <>
           {needsLicence && (
             <label className="inline">
@@ -116,6 +180,7 @@ export function ProductPage() {
   const [listing, setListing] = useState<Listing | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [polls, setPolls] = useState(0);
+  const [licenceAccepted, markLicenceAccepted] = useLicenceAccepted(listing);
 
   const load = useCallback(async () => {
     const { data, error } = await api.GET("/api/catalog/store/{namespace}/{slug}", {
@@ -166,7 +231,7 @@ export function ProductPage() {
         </div>
       )}
       <header className="product-header">
-        {listing.logo_url && <img src={mediaSource(listing.logo_url)} alt={`${listing.name} logo`} width={96} height={96} />}
+        {listing.logo_url && <MediaImage url={listing.logo_url} alt={`${listing.name} logo`} width={96} height={96} />}
         <div>
           <h1>{listing.name}</h1>
           <p className="muted">
@@ -188,7 +253,14 @@ export function ProductPage() {
         <h2 id="tiers-heading">Tiers</h2>
         <ul className="cards tiers">
           {listing.tiers.map((tier) => (
-            <TierCard key={tier.id} listing={listing} tier={tier} onChanged={load} />
+            <TierCard
+              key={tier.id}
+              listing={listing}
+              tier={tier}
+              licenceAccepted={!!licenceAccepted}
+              onChanged={load}
+              onLicenceAccepted={markLicenceAccepted}
+            />
           ))}
         </ul>
       </section>
@@ -201,7 +273,7 @@ export function ProductPage() {
           {/* Focusable, so that keyboard users can scroll a row wider than the screen with the arrow keys. */}
           <div className="screenshots" role="group" aria-labelledby="screenshots-heading" tabIndex={0}>
             {listing.screenshot_urls.map((url, index) => (
-              <img key={url} src={mediaSource(url)} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
+              <MediaImage key={url} url={url} alt={`Screenshot ${index + 1} of ${listing.name}`} loading="lazy" />
             ))}
           </div>
         </section>

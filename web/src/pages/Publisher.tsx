@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, type Schemas } from "../api/client";
-import { mediaSource, uploadImage } from "../api/media";
+import { uploadImage } from "../api/media";
 import { fieldErrors, problemMessage, type Problem } from "../api/problem";
 import { useSession } from "../auth/session";
 import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
+import { MediaImage } from "../components/MediaImage";
 import { ManifestEditor } from "./ManifestEditor";
 import { PublisherNav } from "./publisher/common";
 
@@ -173,7 +174,7 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
         hint={`PNG or JPEG, square, at least ${MIN_LOGO_SIDE}x${MIN_LOGO_SIDE} pixels.${form.logo_media_id ? " A logo is set." : ""}`}
       />
       {uploading && <p role="status">Uploading the logo…</p>}
-      {profile?.logo_url && <img src={mediaSource(profile.logo_url)} alt="Current logo" width={96} height={96} />}
+      {profile?.logo_url && <MediaImage url={profile.logo_url} alt="Current logo" width={96} height={96} />}
       <button type="submit">Save profile</button>
     </form>
   );
@@ -226,6 +227,66 @@ export function NewProductPage() {
 
 // Version states that change without the publisher: scans, review and promotion.
 const WAITING_STATES = ["submitted", "in_review", "approved"];
+// Version states that a reviewer's decision, or the promotion after it, leads to.
+const DECIDED_STATES = ["approved", "changes_requested", "rejected", "published"];
+
+/** Return the message for a withdrawal that found the version in `state` instead of waiting for review. */
+export function withdrawConflictMessage(state: string): string {
+  if (DECIDED_STATES.includes(state)) return `This version was already decided (${state.replace(/_/g, " ")}); reload to see the decision.`;
+  if (state === "draft") return "This version was already withdrawn and is a draft again; reload to edit it.";
+  return `This version is ${state.replace(/_/g, " ")} now, so it cannot be withdrawn; reload to see its state.`;
+}
+
+/** Render the withdraw button and the confirmation step that must follow it before the withdrawal. */
+function WithdrawSubmission({ version, onWithdraw }: { version: string; onWithdraw: () => Promise<void> }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  const withdrawButton = useRef<HTMLButtonElement>(null);
+  const wasConfirming = useRef(false);
+
+  // Move focus into the question when it opens, and back to the button when it closes.
+  useEffect(() => {
+    if (confirming) confirmButton.current?.focus();
+    else if (wasConfirming.current) withdrawButton.current?.focus();
+    wasConfirming.current = confirming;
+  }, [confirming]);
+
+  if (!confirming) {
+    return (
+      <p>
+        <button type="button" ref={withdrawButton} onClick={() => setConfirming(true)}>
+          Withdraw submission
+        </button>{" "}
+        <span className="muted">returns this version to draft so you can edit it and submit it again.</span>
+      </p>
+    );
+  }
+
+  return (
+    <div role="group" aria-labelledby="withdraw-question" className="card">
+      <p id="withdraw-question">
+        Withdraw version {version} from review? It returns to draft, and you need to submit it again for a new review.
+      </p>
+      <button
+        type="button"
+        ref={confirmButton}
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          await onWithdraw();
+          setBusy(false);
+          setConfirming(false);
+        }}
+      >
+        {busy ? "Withdrawing…" : "Yes, withdraw"}
+      </button>{" "}
+      <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+    </div>
+  );
+}
 
 export function PublisherProductPage() {
   const { organisationId, productId } = useParams();
@@ -284,7 +345,9 @@ export function PublisherProductPage() {
     const { error } = await api.POST("/api/catalog/products/{product_id}/versions/{version_id}/withdraw", {
       params: { path: { product_id: productId!, version_id: version.id } },
     });
-    setBanner(error ? problemMessage(error, "The submission could not be withdrawn") : null);
+    if (!error) setBanner(null);
+    else if (typeof (error as Problem).current_state === "string") setBanner(withdrawConflictMessage((error as Problem).current_state as string));
+    else setBanner(problemMessage(error, "The submission could not be withdrawn"));
     await load();
   };
 
@@ -310,14 +373,7 @@ export function PublisherProductPage() {
         <Link to={`/publisher/${organisationId}/scans?product=${productId}`}>Scan results of this product</Link>
       </p>
       <ErrorBanner message={banner} />
-      {withdrawable && (
-        <p>
-          <button type="button" onClick={() => void withdraw()}>
-            Withdraw submission
-          </button>{" "}
-          <span className="muted">returns this version to draft so you can edit it and submit it again.</span>
-        </p>
-      )}
+      {withdrawable && <WithdrawSubmission version={version.version} onWithdraw={withdraw} />}
       {editable && (
         <>
           <ManifestEditor

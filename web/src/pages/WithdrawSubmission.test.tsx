@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
@@ -9,7 +9,7 @@ const fetchMock = vi.hoisted(() => {
   return mock;
 });
 
-import { PublisherProductPage } from "./Publisher";
+import { PublisherProductPage, withdrawConflictMessage } from "./Publisher";
 
 const ORGANISATION = "o1";
 const PRODUCT = "p1";
@@ -74,6 +74,8 @@ describe("Withdraw submission", () => {
     renderPage();
 
     fireEvent.click(await screen.findByRole("button", { name: "Withdraw submission" }));
+    expect(writes).toEqual([]);
+    fireEvent.click(screen.getByRole("button", { name: "Yes, withdraw" }));
 
     await waitFor(() => expect(screen.getByTestId("version-state").textContent).toBe("draft"));
     expect(writes).toEqual([`POST ${WITHDRAW_PATH}`]);
@@ -90,14 +92,56 @@ describe("Withdraw submission", () => {
     expect(screen.queryByRole("button", { name: "Withdraw submission" })).toBeNull();
   });
 
-  it("shows why a withdrawal failed", async () => {
+  it("asks before withdrawing", async () => {
+    const writes = serve("submitted");
+    renderPage();
+
+    fireEvent.click(await screen.findByRole("button", { name: "Withdraw submission" }));
+
+    const question = screen.getByRole("group", { name: /Withdraw version 1\.0\.0 from review\?/ });
+    expect(document.activeElement).toBe(within(question).getByRole("button", { name: "Yes, withdraw" }));
+    fireEvent.click(within(question).getByRole("button", { name: "Cancel" }));
+
+    expect(screen.queryByRole("group")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Withdraw submission" }));
+    expect(writes).toEqual([]);
+    expect(screen.getByTestId("version-state").textContent).toBe("submitted");
+  });
+
+  it("explains a decision made meanwhile", async () => {
     const detail = "Version 1.0.0 of product p1 is approved; it can become draft only from in_review or submitted";
     serve("submitted", () => json({ status: 409, detail, current_state: "approved" }, 409));
     renderPage();
 
     fireEvent.click(await screen.findByRole("button", { name: "Withdraw submission" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, withdraw" }));
+
+    expect(await screen.findByText("This version was already decided (approved); reload to see the decision.")).toBeTruthy();
+    expect(screen.queryByText(detail)).toBeNull();
+    expect(screen.getByTestId("version-state").textContent).toBe("submitted");
+  });
+
+  it("shows why a withdrawal failed", async () => {
+    const detail = "Product p1 not found";
+    serve("submitted", () => json({ status: 404, detail }, 404));
+    renderPage();
+
+    fireEvent.click(await screen.findByRole("button", { name: "Withdraw submission" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, withdraw" }));
 
     expect(await screen.findByText(detail)).toBeTruthy();
     expect(screen.getByTestId("version-state").textContent).toBe("submitted");
+  });
+});
+
+describe("withdrawConflictMessage", () => {
+  it.each([
+    ["approved", "This version was already decided (approved); reload to see the decision."],
+    ["changes_requested", "This version was already decided (changes requested); reload to see the decision."],
+    ["rejected", "This version was already decided (rejected); reload to see the decision."],
+    ["published", "This version was already decided (published); reload to see the decision."],
+    ["draft", "This version was already withdrawn and is a draft again; reload to edit it."],
+  ])("explains %s", (state, message) => {
+    expect(withdrawConflictMessage(state)).toBe(message);
   });
 });

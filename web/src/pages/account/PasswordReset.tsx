@@ -4,16 +4,7 @@ import { api } from "../../api/client";
 import { fieldErrors, problemMessage, type Problem } from "../../api/problem";
 import { useSession } from "../../auth/session";
 import { ErrorBanner, Field } from "../../components/Field";
-
-/**
- * Check whether this store keeps emails in its local mailbox and lets this browser read
- * the address's messages. That is true on a development `make run`, and false with a real
- * mail server.
- */
-async function mailboxReadable(email: string): Promise<boolean> {
-  const { response } = await api.GET("/api/notifications/mailbox", { params: { query: { to: email, limit: 1 } } });
-  return response.ok;
-}
+import { LocalMailboxLink, mailboxReadable } from "../../components/LocalMailbox";
 
 function RequestResetForm() {
   const [email, setEmail] = useState("");
@@ -41,12 +32,7 @@ function RequestResetForm() {
       <div role="status">
         <p>{sent.detail}</p>
         <p>The link works once, until the time the email names.</p>
-        {sent.mailbox && (
-          <p className="muted">
-            This store keeps emails in its local mailbox (development mode):{" "}
-            <a href={`/api/notifications/mailbox?to=${encodeURIComponent(sent.email)}`}>read the messages for {sent.email}</a>.
-          </p>
-        )}
+        {sent.mailbox && <LocalMailboxLink email={sent.email} />}
       </div>
     );
   }
