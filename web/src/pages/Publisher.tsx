@@ -8,7 +8,17 @@ import { CaseView } from "../components/CaseView";
 import { ErrorBanner, Field, Loading } from "../components/Field";
 import { MediaImage } from "../components/MediaImage";
 import { ManifestEditor } from "./ManifestEditor";
-import { PublisherNav } from "./publisher/common";
+import { PublisherNav, useOrganisation } from "./publisher/common";
+
+// The labels of the profile's fields, for the list of items still missing.
+const PROFILE_ITEMS: Record<string, string> = {
+  legal_name: "legal entity name",
+  website: "website",
+  phone: "phone",
+  email: "email",
+  logo_media_id: "logo",
+  story: "company story",
+};
 
 type Organisation = Schemas["identity.OrganisationOut"];
 type Profile = Schemas["catalog.ProfileOut"];
@@ -156,7 +166,9 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
   return (
     <form onSubmit={save} aria-labelledby="profile-heading">
       <h2 id="profile-heading">Profile</h2>
-      {profile && !profile.complete && <p className="muted">Missing before the first submission: {profile.missing.join(", ")}</p>}
+      {profile && !profile.complete && (
+        <p className="muted">Missing before the first submission: {profile.missing.map((item) => PROFILE_ITEMS[item] ?? item).join(", ")}</p>
+      )}
       <ErrorBanner message={banner} />
       {saved && <p role="status">Profile saved.</p>}
       <Field label="Legal entity name" name="legal_name" value={form.legal_name} onChange={set("legal_name")} error={errors.legal_name} />
@@ -182,6 +194,7 @@ function ProfileForm({ organisationId }: { organisationId: string }) {
 
 export function OrganisationPage() {
   const { organisationId } = useParams();
+  const { organisation } = useOrganisation(organisationId!);
   const [products, setProducts] = useState<ProductSummary[] | null>(null);
 
   useEffect(() => {
@@ -192,7 +205,7 @@ export function OrganisationPage() {
 
   return (
     <section>
-      <h1>Organisation</h1>
+      <h1>{organisation?.display_name ?? "Organisation"}</h1>
       <PublisherNav organisationId={organisationId!} />
       <h2>Products</h2>
       {products === null ? (
