@@ -56,7 +56,7 @@ class RoundImage:
 
 # A submission later than the current round's opens the next round, whatever the case's
 # state. The catalog accepts a submission only from draft or changes requested, so a
-# later one means the publisher withdrew the version and submitted it again. That holds
+# later one means the publisher withdrew the version and submitted it again. That is true
 # even when the withdrawal's event is late or arrived before the case existed, and when
 # a decision never reached the catalog because the withdrawal crossed it. The catalog
 # stamps each submission, so its times compare. The time of a decision is no measure,
