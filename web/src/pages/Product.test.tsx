@@ -67,7 +67,7 @@ interface Served {
  * requests with the member's token may read its images. `acceptances` are the user's
  * recorded licence acceptances, and a new acceptance is added to them.
  */
-function serve(acceptances: object[] = []): Served {
+function serve(acceptances: object[] = [], changes: object = {}): Served {
   const served: Served = { writes: [], imageTokens: [] };
   const recorded = [...acceptances];
   fetchMock.mockImplementation(async (input: Request | URL | string, init?: RequestInit) => {
@@ -77,7 +77,7 @@ function serve(acceptances: object[] = []): Served {
     if (request.method !== "GET" && !path.startsWith("/api/identity/")) served.writes.push(`${request.method} ${path}`);
     if (path === "/api/identity/sessions/refresh") return json({ access_token: ACCESS_TOKEN, refresh_token: "refresh-2", expires_in: 900 });
     if (path === "/api/identity/users/me") return json({ id: "u1", username: "ada", email: "ada@example.com", staff_roles: [], memberships: [] });
-    if (path === "/api/catalog/store/acme/harbour-log") return json(listing());
+    if (path === "/api/catalog/store/acme/harbour-log") return json(listing(changes));
     if (path === "/api/notifications/subscriptions") return json({ items: [], next_cursor: null });
     if (path === "/api/licensing/licence-acceptances") return json({ items: recorded, next_cursor: null });
     if (path === `/api/licensing/products/${PRODUCT}/licence-acceptances` && request.method === "POST") {
@@ -174,5 +174,18 @@ describe("Free tier with a licence", () => {
     await waitFor(() => expect(fetchMock.mock.calls.some(([input]) => input instanceof Request && new URL(input.url).pathname === "/api/licensing/licence-acceptances")).toBe(true));
     expect(within(tier).queryByText(/accepted/)).toBeNull();
     expect(within(tier).getByRole("button", { name: "Get it" })).toBeTruthy();
+  });
+});
+
+describe("Free tier without a licence", () => {
+  it("offers the pull command instead of a button", async () => {
+    const served = serve([], { licence_required: false });
+    renderPage();
+    const tier = await screen.findByRole("listitem", { name: "Tier Community" });
+
+    expect(await within(tier).findByText(/Free, with no licence to accept/)).toBeTruthy();
+    expect(within(tier).getByTestId("pull-command").textContent).toBe(PULL);
+    expect(within(tier).queryByRole("button", { name: "Get it" })).toBeNull();
+    expect(served.writes).toEqual([]);
   });
 });

@@ -151,7 +151,11 @@ function TierCard({ listing, tier, licenceAccepted, onChanged, onLicenceAccepted
       )}
       {tier.pull_command && <PullCommand command={tier.pull_command} />}
       <ErrorBanner message={error} />
-      {!tier.owned && !freeAndAccepted && me && listing.status !== "revoked" && (
+      {free && !needsLicence && !tier.owned && (me || listing.access_policy === "everyone") && listing.status !== "revoked" && tier.pull_command && (
+        // Nothing is bought or accepted for such a tier, so there is nothing to get.
+        <p className="muted">Free, with no licence to accept: pull it with the command above.</p>
+      )}
+      {!tier.owned && !freeAndAccepted && !(free && !needsLicence) && me && listing.status !== "revoked" && (
         <>
           {needsLicence && (
             <label className="inline">
