@@ -111,7 +111,10 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(request_session)]
+# The session ends with the route function, before the response is sent: the commit must
+# succeed before a client learns of success, and a client that acts at once must find
+# the write committed. FastAPI's default scope ("request") would commit after sending.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -120,7 +123,7 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-ReadSessionDep = Annotated[AsyncSession, Depends(read_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
 async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
