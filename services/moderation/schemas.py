@@ -184,8 +184,8 @@ class FindingOut(ReadModel):
     detected_at: datetime
     resolved_at: datetime | None
     waived: bool = False
-    # The latest waiver in force on this image and vulnerability, which tells a publisher why
-    # a finding no longer blocks and until when.
+    # The latest waiver in force on this image and vulnerability. It explains to a publisher
+    # why a finding no longer blocks, and until when.
     waiver: WaiverOut | None = None
 
 

@@ -4,8 +4,8 @@
 // on 127.0.0.1. In the browser, every /api request gets fixed data with long references,
 // digests, package names and paths. The script checks at 390 and 320 CSS pixels
 // (WCAG 2.1 success criterion 1.4.10) that neither the scan list nor a scan's page
-// scrolls sideways with every layer opened, and that no table on them needs sideways
-// scrolling in its own box. It also checks that each identifier cut with an ellipsis
+// scrolls sideways with every layer opened. It also checks that no table on them needs
+// sideways scrolling in its own box. It also checks that each identifier cut with an ellipsis
 // keeps its full value in a `title`. Run `npm run build` first, then `npm run reflow`.
 // It exits with status 1 and names each failure. WHARF_REFLOW_SHOTS names a folder for
 // full-page screenshots at each width.
