@@ -293,7 +293,7 @@ async def preview_invitation(
 ) -> InvitationPreview:
     # No sign-in needed: the token is a 256-bit secret sent only to the invited address,
     # and a person without an account should see who invites them before signing up.
-    # The response contains what the invitation email says plus the inviter's name, never
+    # The response repeats the facts of the invitation email and the inviter's name, never
     # the organisation id or the invited address. Accepting still needs the signed-in
     # account of the invited address, so a forwarded link shows this and nothing more.
     # A signed-in caller also learns whether the invitation is addressed to their account

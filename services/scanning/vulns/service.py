@@ -40,10 +40,10 @@ async def lock_feed_imports(session: AsyncSession, *, wait: bool) -> bool:
     if wait:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_IMPORT_LOCK})
         return True
-    taken = await session.scalar(
+    locked = await session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FEED_IMPORT_LOCK}
     )
-    return bool(taken)
+    return bool(locked)
 
 
 @dataclass(slots=True)

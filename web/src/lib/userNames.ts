@@ -13,17 +13,17 @@ const MAX_IDS = 200;
  */
 export function useUserNames(ids: readonly (string | null | undefined)[], enabled: boolean): Map<string, string> {
   const [names, setNames] = useState<Map<string, string>>(() => new Map());
-  const wanted = [...new Set(ids.filter((id): id is string => Boolean(id)))].sort();
-  const key = wanted.join(",");
+  const uniqueIds = [...new Set(ids.filter((id): id is string => Boolean(id)))].sort();
+  const key = uniqueIds.join(",");
 
   useEffect(() => {
-    if (!enabled || wanted.length === 0) return;
+    if (!enabled || uniqueIds.length === 0) return;
     let current = true;
     void (async () => {
       const found = new Map<string, string>();
-      for (let start = 0; start < wanted.length; start += MAX_IDS) {
+      for (let start = 0; start < uniqueIds.length; start += MAX_IDS) {
         const { data } = await api.GET("/api/identity/staff/users", {
-          params: { query: { id: wanted.slice(start, start + MAX_IDS) } },
+          params: { query: { id: uniqueIds.slice(start, start + MAX_IDS) } },
         });
         for (const user of data ?? []) found.set(user.user_id, user.username);
       }
